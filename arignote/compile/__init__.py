@@ -1,0 +1,9 @@
+"""Compiling graphs into callables: ``function``, ``In``/``Out``, shared variables, modes."""
+
+from arignote.compile.compiled_function import Function
+from arignote.compile.function import function
+from arignote.compile.io import In, Out
+from arignote.compile.mode import Mode, get_mode
+from arignote.compile.sharedvalue import SharedVariable, shared
+
+__all__ = ["Function", "In", "Mode", "Out", "SharedVariable", "function", "get_mode", "shared"]

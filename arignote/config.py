@@ -1,0 +1,150 @@
+"""One typed configuration object.
+
+Every flag is declared once below with its type, default and allowed values.
+Values come from the defaults, then from the ``ARIGNOTE_FLAGS`` environment
+variable (``key=value,key=value``; ``THEANO_FLAGS`` is read too, for legacy
+code), and may be changed for a block with ``config.change_flags(...)``.
+An unknown flag or a value outside a flag's domain is an error that names
+the flag and what it accepts, whether it came from the environment or code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A declared configuration flag: its default, how to parse and check it."""
+
+    name: str
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    parse: Callable[[str], Any] = str
+
+    def validate(self, value: Any) -> Any:
+        if isinstance(value, str) and self.parse is not str:
+            try:
+                value = self.parse(value)
+            except ValueError as exc:
+                raise ValueError(f"config.{self.name}: cannot read {value!r}: {exc}") from None
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ValueError(f"config.{self.name} must be one of {allowed}; got {value!r}")
+        return value
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected True or False")
+
+
+def _parse_optimizer(text: str) -> str | None:
+    return None if text in ("None", "none", "") else text
+
+
+def _default_compiledir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "arignote")
+
+
+_FLAGS = (
+    Flag("floatX", "float64", "dtype of float variables built without one",
+         ("float64", "float32", "float16")),
+    Flag("mode", "FAST_RUN", "default compilation mode",
+         ("FAST_RUN", "FAST_COMPILE", "DebugMode", "NanGuardMode", "DEBUG_MODE")),
+    Flag("device", "cpu", "where functions run", ("cpu",)),
+    Flag("optimizer", "fast_run", "which graph rewrites a mode applies",
+         ("fast_run", "fast_compile", "merge", None), _parse_optimizer),
+    Flag("exception_verbosity", "low", "how much an error report shows", ("low", "high")),
+    Flag("compute_test_value", "off", "evaluate test values as the graph is built",
+         ("off", "ignore", "warn", "raise", "pdb")),
+    Flag("compiledir", _default_compiledir(), "directory of the compiled-kernel cache"),
+    Flag("cast_policy", "custom", "how Python scalars get their dtype", ("custom", "numpy+floatX")),
+    Flag("int_division", "floatX", "meaning of / between integers", ("floatX", "int", "raise")),
+    Flag("on_unused_input", "raise", "what function() does with an unused input",
+         ("raise", "warn", "ignore")),
+    Flag("warn_float64", "ignore", "what to do when a float64 is built",
+         ("ignore", "warn", "raise")),
+    Flag("print_global_stats", False, "print compile statistics at exit", (True, False),
+         _parse_bool),
+)
+
+
+class Config:
+    """Attribute access to the current value of each declared flag.
+
+    >>> from arignote import config
+    >>> with config.change_flags(floatX="float32"):
+    ...     config.floatX
+    'float32'
+    """
+
+    def __init__(self, flags: tuple[Flag, ...]):
+        object.__setattr__(self, "_flags", {f.name: f for f in flags})
+        object.__setattr__(self, "_values", {f.name: f.default for f in flags})
+
+    def _flag(self, name: str) -> Flag:
+        try:
+            return self._flags[name]
+        except KeyError:
+            known = ", ".join(sorted(self._flags))
+            raise AttributeError(f"unknown config flag {name!r}; known flags: {known}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._flag(name)
+        return self._values[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._values[name] = self._flag(name).validate(value)
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._flags)
+
+    @contextlib.contextmanager
+    def change_flags(self, **changes: Any) -> Iterator[None]:
+        """Set flags for the duration of a ``with`` block, restoring them after."""
+        validated = {name: self._flag(name).validate(v) for name, v in changes.items()}
+        saved = {name: self._values[name] for name in validated}
+        self._values.update(validated)
+        try:
+            yield
+        finally:
+            self._values.update(saved)
+
+    def read_flag_string(self, text: str, source: str) -> None:
+        """Apply ``key=value,key=value`` settings, as found in ``ARIGNOTE_FLAGS``."""
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            if "=" not in item:
+                raise ValueError(f"{source}: expected key=value, got {item!r}")
+            name, value = (s.strip() for s in item.split("=", 1))
+            if name not in self._flags:
+                known = ", ".join(sorted(self._flags))
+                raise ValueError(f"{source}: unknown flag {name!r}; known flags: {known}")
+            try:
+                setattr(self, name, value)
+            except ValueError as exc:
+                raise ValueError(f"{source}: {exc}") from None
+
+
+def _config_from_environment() -> Config:
+    cfg = Config(_FLAGS)
+    for variable in ("THEANO_FLAGS", "ARIGNOTE_FLAGS"):
+        if os.environ.get(variable):
+            cfg.read_flag_string(os.environ[variable], variable)
+    return cfg
+
+
+config = _config_from_environment()
+change_flags = config.change_flags

@@ -1,0 +1,96 @@
+"""Walking graphs: ancestors, inputs, topological order.
+
+Every walk here is iterative (an explicit stack), so a chain of 100,000
+nodes does not touch Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from arignote.graph.basic import Apply, Variable
+
+
+def ancestors(
+    outputs: Iterable[Variable], blockers: Iterable[Variable] = ()
+) -> Iterator[Variable]:
+    """Every variable that ``outputs`` depend on (outputs included), each once.
+
+    Walking stops at ``blockers``: they are yielded, their ancestors are not.
+    """
+    blocked = set(blockers)
+    seen: set[Variable] = set()
+    stack = list(outputs)[::-1]
+    while stack:
+        variable = stack.pop()
+        if variable in seen:
+            continue
+        seen.add(variable)
+        yield variable
+        if variable.owner is not None and variable not in blocked:
+            stack.extend(reversed(variable.owner.inputs))
+
+
+def graph_inputs(
+    outputs: Iterable[Variable], blockers: Iterable[Variable] = ()
+) -> list[Variable]:
+    """The ownerless variables (and reached blockers) that ``outputs`` depend on."""
+    blocked = set(blockers)
+    return [v for v in ancestors(outputs, blocked) if v.owner is None or v in blocked]
+
+
+def applys_between(inputs: Iterable[Variable], outputs: Iterable[Variable]) -> list[Apply]:
+    """The Apply nodes needed to compute ``outputs`` from ``inputs``, in topological order."""
+    return io_toposort(inputs, outputs)
+
+
+def io_toposort(inputs: Iterable[Variable], outputs: Sequence[Variable]) -> list[Apply]:
+    """Apply nodes between ``inputs`` and ``outputs``, each after those it depends on.
+
+    The order is deterministic: a depth-first post-order that visits inputs
+    left to right, so building the same graph twice gives the same order.
+    """
+    stop = set(inputs)
+    order: list[Apply] = []
+    done: set[Apply] = set()
+    # Stack of (node, next input position to visit).
+    stack: list[tuple[Apply, int]] = []
+    for output in outputs:
+        if output.owner is None or output in stop or output.owner in done:
+            continue
+        stack.append((output.owner, 0))
+        on_stack = {output.owner}
+        while stack:
+            node, position = stack[-1]
+            if position < len(node.inputs):
+                stack[-1] = (node, position + 1)
+                parent = node.inputs[position].owner
+                if (
+                    parent is not None
+                    and node.inputs[position] not in stop
+                    and parent not in done
+                    and parent not in on_stack
+                ):
+                    stack.append((parent, 0))
+                    on_stack.add(parent)
+            else:
+                stack.pop()
+                on_stack.discard(node)
+                done.add(node)
+                order.append(node)
+    return order
+
+
+def toposort(outputs: Sequence[Variable]) -> list[Apply]:
+    """All Apply nodes that ``outputs`` depend on, in topological order."""
+    return io_toposort((), outputs)
+
+
+def variables_between(inputs: Iterable[Variable], outputs: Sequence[Variable]) -> list[Variable]:
+    """Inputs, outputs and every variable computed between them."""
+    found: dict[Variable, None] = dict.fromkeys(inputs)
+    for node in io_toposort(found, outputs):
+        found.update(dict.fromkeys(node.inputs))
+        found.update(dict.fromkeys(node.outputs))
+    found.update(dict.fromkeys(outputs))
+    return list(found)

@@ -1,0 +1,1 @@
+"""Backends: one folder per backend; ``python`` is the reference."""

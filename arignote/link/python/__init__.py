@@ -1,0 +1,1 @@
+"""The reference backend: every node's NumPy ``perform``, in order."""

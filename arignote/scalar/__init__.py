@@ -1,0 +1,4 @@
+"""Scalar types and ops: the bodies of elementwise tensor ops (see ``basic``)."""
+
+from arignote.scalar.basic import *  # noqa: F403  (basic first: math imports it)
+from arignote.scalar.math import *  # noqa: F403

@@ -1,0 +1,18 @@
+"""``theano.tensor``: symbolic tensors, their types and the op catalogue."""
+
+from arignote.gradient import grad
+from arignote.tensor.basic import (
+    NotScalarConstantError,
+    as_tensor,
+    as_tensor_variable,
+    cast,
+    constant,
+    get_scalar_constant_value,
+)
+from arignote.tensor.constructors import *  # noqa: F403
+from arignote.tensor.elemwise import DimShuffle, Elemwise
+from arignote.tensor.math import *  # noqa: F403
+from arignote.tensor.math import abs, pow, round  # noqa: A004  (Theano's names)
+from arignote.tensor.reduction import *  # noqa: F403
+from arignote.tensor.type import TensorType, tensor
+from arignote.tensor.variable import TensorConstant, TensorVariable
