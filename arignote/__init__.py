@@ -6,21 +6,30 @@ compiled.
 """
 
 from arignote.config import config
-from arignote.compile import In, Mode, Out, SharedVariable, function, shared
+from arignote.compile import In, Mode, Out, SharedVariable, as_op, function, shared
+from arignote.graph import Apply, Constant, FunctionGraph, Op, Type, Variable
 from arignote.graph.replace import clone_replace
 from arignote.gradient import grad
 from arignote import tensor  # noqa: F401  (theano.tensor)
 from arignote import gradient  # noqa: F401
+from arignote.tensor import dot
 
 __version__ = "0.1.0"
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):
-    """Copy a graph with some variables replaced (Theano's ``theano.clone``)."""
+    """Copy a graph with some variables replaced (Theano's ``theano.clone``).
+
+    >>> import arignote.tensor as T
+    >>> x, y = T.scalars("x", "y")
+    >>> clone(x + 1, replace={x: y}).eval({y: 2.0})
+    array(3.)
+    """
     return clone_replace(output, replace=replace, strict=strict, share_inputs=share_inputs)
 
 
 __all__ = [
-    "In", "Mode", "Out", "SharedVariable", "clone", "config", "function", "grad", "shared",
-    "tensor", "gradient",
+    "Apply", "Constant", "FunctionGraph", "In", "Mode", "Op", "Out", "SharedVariable", "Type",
+    "Variable", "as_op", "clone", "config", "dot", "function", "grad", "gradient", "shared",
+    "tensor",
 ]

@@ -2,16 +2,18 @@
 
 Every flag is declared once below with its type, default and allowed values.
 Values come from the defaults, then from the ``ARIGNOTE_FLAGS`` environment
-variable (``key=value,key=value``; ``THEANO_FLAGS`` is read too, for legacy
+variable (``key=value,key=value``; ``THEANO_FLAGS`` is read first, for legacy
 code), and may be changed for a block with ``config.change_flags(...)``.
 An unknown flag or a value outside a flag's domain is an error that names
-the flag and what it accepts, whether it came from the environment or code.
+the flag and what it accepts, whether it came from ``ARIGNOTE_FLAGS`` or
+code; in ``THEANO_FLAGS`` it is a warning, as in Theano.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -91,23 +93,27 @@ class Config:
 
     def __init__(self, flags: tuple[Flag, ...]):
         object.__setattr__(self, "_flags", {f.name: f for f in flags})
-        object.__setattr__(self, "_values", {f.name: f.default for f in flags})
+        # Current values live in the instance dict, so reading a flag is a plain
+        # attribute lookup (it happens for every node built); ``__getattr__`` only
+        # runs for names that are not flags.
+        for flag in flags:
+            object.__setattr__(self, flag.name, flag.default)
 
     def _flag(self, name: str) -> Flag:
-        try:
-            return self._flags[name]
-        except KeyError:
-            known = ", ".join(sorted(self._flags))
-            raise AttributeError(f"unknown config flag {name!r}; known flags: {known}") from None
+        if name not in self._flags:
+            raise self._unknown(name)
+        return self._flags[name]
+
+    def _unknown(self, name: str) -> AttributeError:
+        known = ", ".join(sorted(self._flags))
+        return AttributeError(f"unknown config flag {name!r}; known flags: {known}")
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        self._flag(name)
-        return self._values[name]
+        """Only reached for names that are not flags: flag values are instance attributes."""
+        raise AttributeError(name) if name.startswith("__") else self._unknown(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._values[name] = self._flag(name).validate(value)
+        object.__setattr__(self, name, self._flag(name).validate(value))
 
     def __dir__(self) -> list[str]:
         return sorted(self._flags)
@@ -116,33 +122,49 @@ class Config:
     def change_flags(self, **changes: Any) -> Iterator[None]:
         """Set flags for the duration of a ``with`` block, restoring them after."""
         validated = {name: self._flag(name).validate(v) for name, v in changes.items()}
-        saved = {name: self._values[name] for name in validated}
-        self._values.update(validated)
+        saved = {name: getattr(self, name) for name in validated}
+        self.__dict__.update(validated)
         try:
             yield
         finally:
-            self._values.update(saved)
+            self.__dict__.update(saved)
 
-    def read_flag_string(self, text: str, source: str) -> None:
-        """Apply ``key=value,key=value`` settings, as found in ``ARIGNOTE_FLAGS``."""
+    def read_flag_string(self, text: str, source: str, lenient: bool = False) -> None:
+        """Apply ``key=value,key=value`` settings, as found in ``ARIGNOTE_FLAGS``.
+
+        A malformed item, unknown flag or bad value raises ``ValueError`` naming
+        it; with ``lenient`` it is skipped with a warning instead.
+        """
         for item in filter(None, (part.strip() for part in text.split(","))):
-            if "=" not in item:
-                raise ValueError(f"{source}: expected key=value, got {item!r}")
-            name, value = (s.strip() for s in item.split("=", 1))
-            if name not in self._flags:
-                known = ", ".join(sorted(self._flags))
-                raise ValueError(f"{source}: unknown flag {name!r}; known flags: {known}")
             try:
-                setattr(self, name, value)
+                self._read_flag_item(item, source)
             except ValueError as exc:
-                raise ValueError(f"{source}: {exc}") from None
+                if not lenient:
+                    raise
+                warnings.warn(f"{exc} (ignored)", stacklevel=2)
+
+    def _read_flag_item(self, item: str, source: str) -> None:
+        if "=" not in item:
+            raise ValueError(f"{source}: expected key=value, got {item!r}")
+        name, value = (s.strip() for s in item.split("=", 1))
+        if name not in self._flags:
+            known = ", ".join(sorted(self._flags))
+            raise ValueError(f"{source}: unknown flag {name!r}; known flags: {known}")
+        try:
+            setattr(self, name, value)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
 
 
 def _config_from_environment() -> Config:
     cfg = Config(_FLAGS)
-    for variable in ("THEANO_FLAGS", "ARIGNOTE_FLAGS"):
-        if os.environ.get(variable):
-            cfg.read_flag_string(os.environ[variable], variable)
+    # Legacy THEANO_FLAGS often name flags Arignote has no use for (device=cuda,
+    # lib.cnmem=...): those are skipped with a warning, as Theano did. ARIGNOTE_FLAGS
+    # is ours, so any mistake in it is an error. It is read last, so it wins.
+    if os.environ.get("THEANO_FLAGS"):
+        cfg.read_flag_string(os.environ["THEANO_FLAGS"], "THEANO_FLAGS", lenient=True)
+    if os.environ.get("ARIGNOTE_FLAGS"):
+        cfg.read_flag_string(os.environ["ARIGNOTE_FLAGS"], "ARIGNOTE_FLAGS")
     return cfg
 
 

@@ -9,9 +9,16 @@ Conventions, as in Theano:
 
 - a gradient with respect to an integer or bool variable is zero;
 - an op may answer ``grad_undefined``/``grad_not_implemented`` for an
-  input; ``grad`` raises, naming the op, only if that gradient is needed;
+  input; ``grad`` raises, naming the op, only if that gradient is needed.
+  Such a null gradient spreads to everything upstream of it and wins over
+  any sum it takes part in;
 - an op answers ``None`` (or a ``DisconnectedType`` variable) for an
   input its outputs do not depend on.
+
+Every term an op returns is checked against its variable when it is
+collected: the same ndim (else an error naming the op), cast to the
+variable's dtype, and spread to its shape where it is broadcastable and the
+variable is not, so every gradient has its variable's type.
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ import numpy as np
 from arignote.config import config
 from arignote.graph.basic import Variable
 from arignote.graph.op import Op
-from arignote.graph.type import Type
 from arignote.graph.traversal import ancestors, io_toposort
+from arignote.graph.type import Type
 from arignote.scalar.basic import CONTINUOUS_DTYPES, DISCRETE_DTYPES
 
 
@@ -126,6 +133,30 @@ def _nodes_between(wrt: Sequence[Variable], roots: Sequence[Variable], blocked: 
     return relevant
 
 
+def _as_gradient_of(term: Any, variable: Variable, source: str) -> Any:
+    """``term`` checked against ``variable``: same ndim, cast to its dtype, spread to its shape.
+
+    ``source`` says where the term came from, for the error message.
+    """
+    from arignote.tensor.basic import as_tensor_variable, cast
+    from arignote.tensor.math import fill
+    from arignote.tensor.type import TensorType
+
+    if not isinstance(variable.type, TensorType):
+        return term
+    term = as_tensor_variable(term)
+    if term.ndim != variable.ndim:
+        raise ValueError(
+            f"{source} gave a gradient of {term.ndim} dimensions for {variable!r}, "
+            f"which has {variable.ndim}"
+        )
+    if term.dtype != variable.dtype:
+        term = cast(term, variable.dtype)
+    if any(t and not v for t, v in zip(term.broadcastable, variable.broadcastable)):
+        term = fill(variable, term)
+    return term
+
+
 def grad(
     cost: Variable | None,
     wrt: Variable | Sequence[Variable],
@@ -138,17 +169,28 @@ def grad(
 ):
     """The gradient of a scalar ``cost`` with respect to ``wrt`` (a variable or a list).
 
+    ``consider_constant`` variables are treated as constants (nothing flows
+    through them); ``known_grads`` maps variables to gradients given from
+    outside (with or without a cost). A ``wrt`` the cost does not depend on
+    is an error unless ``disconnected_inputs`` is ``'ignore'`` or ``'warn'``;
+    then ``return_disconnected`` picks what is returned for it: ``'zero'``,
+    ``'None'`` or ``'Disconnected'`` (a ``DisconnectedType`` variable). An
+    undefined gradient raises ``NullTypeGradError`` unless ``null_gradients``
+    is ``'return'``, which returns the ``NullType`` variable.
+
     >>> import arignote.tensor as T
     >>> x = T.scalar("x")
     >>> float(grad(x ** 3, x).eval({x: 2.0}))
     12.0
     """
-    from arignote.tensor.basic import as_tensor_variable, cast
+    from arignote.tensor.basic import as_tensor_variable
 
     if disconnected_inputs not in ("ignore", "warn", "raise"):
         raise ValueError("disconnected_inputs must be 'ignore', 'warn' or 'raise'")
     if return_disconnected not in ("zero", "None", "Disconnected"):
         raise ValueError("return_disconnected must be 'zero', 'None' or 'Disconnected'")
+    if null_gradients not in ("raise", "return"):
+        raise ValueError("null_gradients must be 'raise' or 'return'")
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     for position, variable in enumerate(wrt_list):
@@ -169,25 +211,22 @@ def grad(
             raise TypeError(f"grad: the cost must be a float, but {cost} has dtype {cost.dtype}")
         seeds[cost] = _ones_like(cost)
     for variable, gradient in (known_grads or {}).items():
-        gradient = as_tensor_variable(gradient)
-        seeds[variable] = gradient
+        seeds[variable] = _as_gradient_of(gradient, variable, "known_grads")
     if not seeds:
         raise ValueError("grad needs a cost, or known_grads")
 
     blocked = set(consider_constant or ())
     terms: dict[Variable, list[Variable]] = {v: [g] for v, g in seeds.items()}
+    # A null (undefined) gradient wins over any sum it takes part in, and spreads to
+    # everything upstream of it; discrete variables are exempt (their gradient is zero).
     null_reasons: dict[Variable, str] = {}
     for node in reversed(_nodes_between(wrt_list, list(seeds), blocked)):
-        if any(o in blocked for o in node.outputs):
+        if _spread_null_gradients(node, null_reasons):
             continue
-        output_grads = []
-        for output in node.outputs:
-            if output in null_reasons:
-                output_grads.append(None)
-            elif output in terms:
-                output_grads.append(_sum_terms(terms[output]))
-            else:
-                output_grads.append(None)
+        output_grads = [
+            _sum_terms(terms[o]) if o in terms and o not in null_reasons else None
+            for o in node.outputs
+        ]
         if all(g is None for g in output_grads):
             continue
         output_grads = [
@@ -196,28 +235,29 @@ def grad(
         input_grads = node.op.L_op(node.inputs, node.outputs, output_grads)
         if len(input_grads) != len(node.inputs):
             raise ValueError(
-                f"{node.op}.L_op returned {len(input_grads)} gradients for {len(node.inputs)} inputs"
+                f"{node.op}.L_op returned {len(input_grads)} gradients "
+                f"for {len(node.inputs)} inputs"
             )
-        for variable, term in zip(node.inputs, input_grads):
+        for position, (variable, term) in enumerate(zip(node.inputs, input_grads)):
             if term is None or isinstance(getattr(term, "type", None), DisconnectedType):
+                continue
+            if variable in blocked or _is_discrete(variable):
                 continue
             if isinstance(term.type, NullType):
                 null_reasons.setdefault(variable, term.type.why_null)
                 continue
-            if _is_discrete(variable):
-                continue
-            term = as_tensor_variable(term)
-            if term.dtype != variable.dtype:
-                term = cast(term, variable.dtype)
-            terms.setdefault(variable, []).append(term)
+            source = f"{node.op}.L_op, for its input {position},"
+            terms.setdefault(variable, []).append(_as_gradient_of(term, variable, source))
 
     results = []
     for variable in wrt_list:
-        if variable in null_reasons and variable not in terms:
+        if variable in null_reasons:
             if null_gradients == "raise":
-                raise NullTypeGradError(f"grad: cannot compute the gradient of {variable!r}: "
-                                        f"{null_reasons[variable]}")
-            results.append(None)
+                raise NullTypeGradError(
+                    f"grad: cannot compute the gradient with respect to {variable!r}: "
+                    f"{null_reasons[variable]}"
+                )
+            results.append(NullType(null_reasons[variable]).make_variable())
             continue
         if variable in terms and not _is_discrete(variable):
             gradient = _sum_terms(terms[variable])
@@ -246,6 +286,19 @@ def grad(
     return results[0] if single else results
 
 
+def _spread_null_gradients(node: Any, null_reasons: dict[Variable, str]) -> bool:
+    """Mark the inputs that a null output gradient reaches; True if none is left to pull back."""
+    null_outputs = [j for j, o in enumerate(node.outputs) if o in null_reasons]
+    if not null_outputs:
+        return False
+    reason = null_reasons[node.outputs[null_outputs[0]]]
+    pattern = node.op.connection_pattern(node)
+    for position, variable in enumerate(node.inputs):
+        if not _is_discrete(variable) and any(pattern[position][j] for j in null_outputs):
+            null_reasons.setdefault(variable, reason)
+    return all(v in null_reasons or _is_discrete(v) for v in node.inputs)
+
+
 class GradientError(AssertionError):
     """``verify_grad`` found a symbolic gradient that disagrees with finite differences."""
 
@@ -256,22 +309,29 @@ def verify_grad(
     n_tests: int = 2,
     rng: np.random.Generator | np.random.RandomState | None = None,
     eps: float | None = None,
+    out_type: str | None = None,
     abs_tol: float | None = None,
     rel_tol: float | None = None,
     mode: Any = None,
 ) -> None:
     """Check ``grad`` of ``fun`` at ``pt`` against central finite differences.
 
+    The arguments are Theano's, in Theano's order; ``out_type``, if given,
+    is the dtype the output must have.
+
+    The inputs get the points' dtypes, and a dimension of length 1 in a point
+    is declared broadcastable (as Theano did), so ``fun`` may broadcast it.
     The output is projected on a random direction, so that one scalar cost
     covers every output element. Raises ``GradientError`` with the input,
-    the largest errors and where they occur.
+    the largest errors and where they occur; a NaN on either side counts as
+    a disagreement.
 
     >>> import numpy as np
     >>> import arignote.tensor as T
     >>> verify_grad(lambda x: T.tanh(x) * x, [np.array([0.3, -1.2])], rng=np.random.default_rng(0))
     """
     from arignote.compile.function import function
-    from arignote.tensor.basic import as_tensor_variable, constant
+    from arignote.tensor.basic import as_tensor_variable
     from arignote.tensor.type import TensorType
 
     rng = rng if rng is not None else np.random.default_rng()
@@ -285,31 +345,49 @@ def verify_grad(
     rel_tol = rel_tol if rel_tol is not None else (1e-4 if lowest >= 64 else 1e-2)
 
     inputs = [
-        TensorType(p.dtype, shape=(None,) * p.ndim).make_variable(f"input{i}")
+        TensorType(p.dtype, shape=[1 if n == 1 else None for n in p.shape]).make_variable(
+            f"input{i}"
+        )
         for i, p in enumerate(points)
     ]
     output = as_tensor_variable(fun(*inputs))
+    if output.dtype not in CONTINUOUS_DTYPES:
+        raise TypeError(f"verify_grad: the function's output has dtype {output.dtype}, not a float")
+    if out_type is not None and output.dtype != out_type:
+        raise TypeError(f"verify_grad: the output has dtype {output.dtype}, not out_type={out_type}")
+    direction = output.type.make_variable("direction")
+    cost = (output * direction).sum()
+    gradients = grad(cost, inputs, disconnected_inputs="ignore")
+    output_shape = np.shape(function(inputs, output, mode=mode)(*points))
+    cost_fn = function([*inputs, direction], cost, mode=mode, on_unused_input="ignore")
+    gradient_fn = function([*inputs, direction], gradients, mode=mode, on_unused_input="ignore")
     for _ in range(n_tests):
-        value = function(inputs, output, mode=mode)(*points)
-        direction = np.asarray(rng.random(np.shape(value)) + 0.5, dtype=output.dtype)
-        cost = (output * constant(direction)).sum()
-        gradients = grad(cost, inputs, disconnected_inputs="ignore")
-        cost_fn = function(inputs, cost, mode=mode)
-        symbolic = function(inputs, gradients, mode=mode)(*points)
+        projection = np.asarray(rng.random(output_shape) + 0.5, dtype=output.dtype)
+        symbolic = gradient_fn(*points, projection)
         for position, point in enumerate(points):
-            numeric = _central_differences(cost_fn, points, position, eps)
-            error = np.abs(numeric - symbolic[position])
-            scale = np.maximum(np.abs(numeric) + np.abs(symbolic[position]), 1e-8)
-            relative = error / scale
-            bad = (error > abs_tol) & (relative > rel_tol)
+            analytic = np.asarray(symbolic[position])
+            if analytic.shape != point.shape:
+                raise GradientError(
+                    f"verify_grad: the gradient of input {position} has shape {analytic.shape}, "
+                    f"but the input has shape {point.shape}"
+                )
+            numeric = _central_differences(cost_fn, [*points, projection], position, eps)
+            error = np.abs(numeric - analytic)
+            relative = error / np.maximum(np.abs(numeric) + np.abs(analytic), 1e-8)
+            bad = ~(error <= abs_tol) & ~(relative <= rel_tol)
             if np.any(bad):
-                where = np.unravel_index(int(np.argmax(np.where(bad, error, -1))), point.shape)
+                ranked = np.where(bad, np.nan_to_num(error, nan=np.inf), -1.0)
+                where = np.unravel_index(int(np.argmax(ranked)), point.shape)
                 raise GradientError(
                     f"verify_grad: gradient of input {position} (shape {point.shape}) disagrees "
-                    f"with finite differences: max abs error {error.max():.3g}, max relative "
-                    f"error {relative.max():.3g}, at index {where}: analytic "
-                    f"{np.asarray(symbolic[position])[where]!r} vs numeric {numeric[where]!r}"
+                    f"with finite differences at {int(bad.sum())} of {bad.size} elements; worst at "
+                    f"index {where}: analytic {analytic[where]!r} vs numeric {numeric[where]!r} "
+                    f"(abs error {error[where]:.3g}, relative {relative[where]:.3g})"
                 )
+
+
+# Theano's tests catch ``verify_grad.E_grad``.
+verify_grad.E_grad = GradientError  # type: ignore[attr-defined]
 
 
 def _central_differences(cost_fn, points: list[np.ndarray], position: int, eps: float):

@@ -4,6 +4,10 @@ from arignote.compile.compiled_function import Function
 from arignote.compile.function import function
 from arignote.compile.io import In, Out
 from arignote.compile.mode import Mode, get_mode
+from arignote.compile.ops import FromFunctionOp, as_op
 from arignote.compile.sharedvalue import SharedVariable, shared
 
-__all__ = ["Function", "In", "Mode", "Out", "SharedVariable", "function", "get_mode", "shared"]
+__all__ = [
+    "FromFunctionOp", "Function", "In", "Mode", "Out", "SharedVariable", "as_op", "function",
+    "get_mode", "shared",
+]

@@ -1,8 +1,8 @@
 """``Function``: a compiled program with Theano's calling conventions.
 
 A call binds and converts the arguments (positional, keyword, defaults),
-runs the program, and only then applies every update at once: if the
-program raises, no shared variable changes. Outputs are fresh arrays that
+runs the program, checks every new shared value, and only then stores them
+all: if anything raises before that, no shared variable changes. Outputs are fresh arrays that
 the caller owns, unless ``Out(borrow=True)`` asked otherwise.
 """
 
@@ -18,6 +18,7 @@ from arignote.compile.io import In
 from arignote.compile.sharedvalue import SharedVariable
 from arignote.graph.basic import Variable
 from arignote.graph.fg import FunctionGraph
+from arignote.tensor.type import DowncastError
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Function:
         update_targets: list[SharedVariable],
         output_specs: list[OutputSpec],
         single_output: bool,
+        output_keys: list[str] | None,
         allow_input_downcast: bool | None,
         name: str | None,
         mode: Any,
@@ -49,6 +51,7 @@ class Function:
         self.update_targets = update_targets
         self.output_specs = output_specs
         self.single_output = single_output
+        self.output_keys = output_keys
         self.allow_input_downcast = allow_input_downcast
         self.name = name
         self.mode = mode
@@ -64,16 +67,27 @@ class Function:
         results = self.program(values + shared_values)
         n_outputs = len(self.output_specs)
         outputs, new_values = results[:n_outputs], results[n_outputs:]
-        protected = [id(v) for v in values] + [id(v) for v in shared_values]
+        # Nothing below may leave some shared variables updated and others not: every
+        # new value is checked and made private first, then all are stored at once.
+        protected = {id(v) for v in values} | {id(v) for v in shared_values}
+        staged = []
         for target, value in zip(self.update_targets, new_values):
-            target.set_value(_owned(value, protected), borrow=True)
+            value = _owned(value, protected)
+            protected.add(id(value))
+            staged.append(target.filter_value(value))
         returned = []
         for spec, value in zip(self.output_specs, outputs):
             if not spec.borrow:
-                value = _owned(value, protected + [id(v) for v in new_values])
-                protected.append(id(value))
+                value = _owned(value, protected)
+                protected.add(id(value))
             returned.append(value)
-        return returned[0] if self.single_output else returned
+        for target, value in zip(self.update_targets, staged):
+            target.set_value(value, borrow=True)
+        if self.single_output:
+            return returned[0]
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, returned))
+        return returned
 
     def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
         specs = self.input_specs
@@ -99,7 +113,7 @@ class Function:
             if value is _MISSING:
                 if not spec.has_default:
                     raise TypeError(
-                        f"{self._describe()}: missing input {self._input_label(position)} "
+                        f"{self._describe()} is missing input {self._input_label(position)} "
                         f"of type {spec.variable.type}"
                     )
                 value = spec.value
@@ -112,15 +126,20 @@ class Function:
                     value, strict=spec.strict, allow_downcast=allow_downcast
                 )
             except (TypeError, ValueError) as exc:
+                hint = (
+                    ", or pass allow_input_downcast=True to function() to accept a narrowing "
+                    "conversion" if isinstance(exc, DowncastError) else ""
+                )
                 raise TypeError(
-                    f"{self._describe()}: bad value for input {self._input_label(position)}: {exc}"
+                    f"{self._describe()}: bad value for input {self._input_label(position)}: "
+                    f"{exc}{hint}"
                 ) from None
             converted.append(value)
         return converted
 
     # ---- describing -------------------------------------------------------------------
     def _describe(self) -> str:
-        return f"function {self.name!r}" if self.name else "the function"
+        return f"function {self.name!r}" if self.name else "function"
 
     def _input_label(self, position: int) -> str:
         spec = self.input_specs[position]
@@ -141,7 +160,7 @@ class Function:
 _MISSING = object()
 
 
-def _owned(value: Any, protected: list[int]) -> Any:
+def _owned(value: Any, protected: set[int]) -> Any:
     """``value`` itself if nothing else holds it, else a copy the caller can own."""
     if isinstance(value, np.ndarray) and (not value.flags.owndata or id(value) in protected):
         return value.copy()

@@ -23,11 +23,12 @@ from arignote.graph.fg import FunctionGraph, MissingInputError
 from arignote.graph.replace import clone_replace
 from arignote.graph.traversal import ancestors, graph_inputs
 from arignote.tensor.basic import as_tensor_variable
+from arignote.tensor.type import TensorType
 
 
 def function(
     inputs: Sequence[Variable | In],
-    outputs: Variable | Out | Sequence[Variable | Out] | None = None,
+    outputs: Variable | Out | Sequence[Variable | Out] | Mapping[str, Any] | None = None,
     mode: Any = None,
     updates: Iterable[tuple[Variable, Any]] | Mapping[Variable, Any] | None = None,
     givens: Iterable[tuple[Variable, Any]] | Mapping[Variable, Any] | None = None,
@@ -40,6 +41,9 @@ def function(
     on_unused_input: str | None = None,
 ) -> Function:
     """Compile a callable computing ``outputs`` from ``inputs`` and applying ``updates``.
+
+    ``outputs`` is one variable (the call returns one array), a list (a list),
+    a dict of named variables (a dict), or None (an empty list).
 
     >>> import numpy as np, arignote.tensor as T
     >>> x = T.vector("x")
@@ -57,7 +61,7 @@ def function(
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
     input_specs = [_as_in(i, position) for position, i in enumerate(inputs)]
     _check_inputs(input_specs)
-    output_specs, single = _as_outputs(outputs)
+    output_specs, single, output_keys = _as_outputs(outputs)
     update_pairs = _collect_updates(updates)
 
     output_vars = [spec.variable for spec in output_specs]
@@ -65,7 +69,9 @@ def function(
     if givens:
         pairs = list(givens.items() if isinstance(givens, Mapping) else givens)
         replaced = clone_replace(
-            output_vars + update_vars, _check_givens(pairs), strict=rebuild_strict
+            output_vars + update_vars,
+            _check_givens(pairs, {spec.variable for spec in input_specs}),
+            strict=rebuild_strict,
         )
         output_vars = replaced[: len(output_vars)]
         update_vars = replaced[len(output_vars):]
@@ -98,6 +104,7 @@ def function(
         update_targets=[target for target, _ in update_pairs],
         output_specs=output_specs,
         single_output=single,
+        output_keys=output_keys,
         allow_input_downcast=allow_input_downcast,
         name=name,
         mode=chosen_mode,
@@ -151,7 +158,15 @@ def _check_inputs(specs: list[In]) -> None:
             names.setdefault(spec.name, position)
 
 
-def _as_outputs(outputs: Any) -> tuple[list[OutputSpec], bool]:
+def _as_outputs(outputs: Any) -> tuple[list[OutputSpec], bool, list[str] | None]:
+    """Output specs; whether the call returns one value; the keys if it returns a dict."""
+    if isinstance(outputs, Mapping):
+        keys = list(outputs)
+        for key in keys:
+            if not isinstance(key, str):
+                raise TypeError(f"function: output dict keys must be strings, got {key!r}")
+        specs, _, _ = _as_outputs([outputs[key] for key in keys])
+        return specs, False, keys
     single = not isinstance(outputs, (list, tuple)) and outputs is not None
     items = [] if outputs is None else ([outputs] if single else list(outputs))
     specs = []
@@ -168,7 +183,7 @@ def _as_outputs(outputs: Any) -> tuple[list[OutputSpec], bool]:
                     f"got {type(item).__name__}"
                 ) from None
         specs.append(OutputSpec(item, borrow))
-    return specs, single
+    return specs, single, None
 
 
 def _collect_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
@@ -190,17 +205,21 @@ def _collect_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
         if target in targets:
             raise ValueError(f"function: shared variable {target} is updated twice")
         targets.add(target)
-        checked.append((target, _check_update_type(target, as_tensor_variable(value))))
+        if not isinstance(value, Variable):
+            value = as_tensor_variable(value)
+        checked.append((target, _check_update_type(target, value)))
     return checked
 
 
 def _check_update_type(target: SharedVariable, value: Variable) -> Variable:
     if value.type == target.type:
         return value
-    converted = target.type.convert_variable(value) if value.dtype == target.dtype else None
-    if converted is not None and value.ndim == target.ndim:
+    converted = target.type.convert_variable(value)
+    if converted is not None:
         return converted
-    if value.dtype != target.dtype:
+    if not (isinstance(value.type, TensorType) and isinstance(target.type, TensorType)):
+        fix = "the new value must be of the shared variable's type"
+    elif value.dtype != target.dtype:
         fix = (
             f"cast it, e.g. T.cast(new_value, '{target.dtype}')"
             + (", or build the graph with config.floatX='float32'"
@@ -219,12 +238,20 @@ def _check_update_type(target: SharedVariable, value: Variable) -> Variable:
     )
 
 
-def _check_givens(pairs: list[tuple[Any, Any]]) -> list[tuple[Variable, Variable]]:
+def _check_givens(
+    pairs: list[tuple[Any, Any]], explicit_inputs: set[Variable]
+) -> list[tuple[Variable, Variable]]:
     checked = []
     for old, new in pairs:
         if not isinstance(old, Variable):
             raise TypeError(f"function: givens key {old!r} must be a symbolic Variable")
-        new = as_tensor_variable(new)
+        if old in explicit_inputs:
+            raise ValueError(
+                f"function: givens replaces {old}, which is also one of the inputs; the input "
+                "would then be unused. To compute f(x) from another input y, write "
+                "function([y], f(x), givens={x: g(y)})"
+            )
+        new = new if isinstance(new, Variable) else as_tensor_variable(new)
         converted = old.type.convert_variable(new)
         if converted is None:
             raise TypeError(

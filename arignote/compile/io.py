@@ -29,19 +29,21 @@ class In:
         strict: bool = False,
         allow_downcast: bool | None = None,
         borrow: bool = False,
-        implicit: bool = False,
     ):
         if not isinstance(variable, Variable):
             raise TypeError(f"In() needs a symbolic Variable, got {type(variable).__name__}")
+        if update is not None:
+            raise NotImplementedError(
+                "In(..., update=...) (an input that keeps state between calls) is not "
+                "supported; use a shared variable and function(..., updates=[(var, new)])"
+            )
         self.variable = variable
         self.name = name if name is not None else variable.name
         self.value = value
-        self.update = update
         self.mutable = mutable
         self.strict = strict
         self.allow_downcast = allow_downcast
         self.borrow = borrow or mutable
-        self.implicit = implicit
 
     @property
     def has_default(self) -> bool:

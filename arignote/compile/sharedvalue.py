@@ -8,12 +8,13 @@ so a caller never aliases the stored array by accident.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from arignote.graph.basic import Variable
-from arignote.tensor.type import TensorType
+from arignote.tensor.type import DowncastError, TensorType
 from arignote.tensor.variable import _TensorOperators
 
 
@@ -31,16 +32,38 @@ class SharedVariable(Variable):
         self.set_value(value, borrow=borrow)
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
-        return self._value if borrow else np.array(self._value, copy=True)
+        """The stored value: a copy, or with ``borrow=True`` the stored object itself."""
+        if borrow:
+            return self._value
+        return self._value.copy() if isinstance(self._value, np.ndarray) else copy.deepcopy(
+            self._value
+        )
+
+    def filter_value(self, value: Any) -> Any:
+        """``value`` converted to this variable's type, or a TypeError naming the variable."""
+        try:
+            return self.type.filter(value, strict=self.strict, allow_downcast=self.allow_downcast)
+        except DowncastError as exc:
+            raise TypeError(
+                f"shared variable {self._label()}: {exc}, or create the shared variable with "
+                "allow_downcast=True"
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"shared variable {self._label()}: {exc}") from None
 
     def set_value(self, value: Any, borrow: bool = False) -> None:
-        try:
-            filtered = self.type.filter(value, strict=self.strict, allow_downcast=self.allow_downcast)
-        except TypeError as exc:
-            raise TypeError(f"set_value of shared variable {self.name or self!r}: {exc}") from None
-        if not borrow and filtered is value:
-            filtered = np.array(filtered, copy=True)
+        """Store ``value`` (a copy unless ``borrow=True``); its shape may change, its type not."""
+        filtered = self.filter_value(value)
+        if not borrow:
+            if isinstance(filtered, np.ndarray):
+                if filtered is value or np.may_share_memory(filtered, value):
+                    filtered = filtered.copy()
+            elif filtered is value:
+                filtered = copy.deepcopy(filtered)
         self._value = filtered
+
+    def _label(self) -> str:
+        return repr(self.name) if self.name is not None else f"of type {self.type}"
 
     def clone(self, name: str | None = None) -> Variable:
         """A plain (non-shared) variable of the same type: used when graphs are copied."""

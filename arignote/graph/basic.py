@@ -29,7 +29,8 @@ _STR_DEPTH = 3
 class Variable:
     """A symbolic value of a known ``Type``: a graph input or an Apply output."""
 
-    __slots__ = ("type", "owner", "index", "name", "tag", "auto_id", "__weakref__")
+    __slots__ = ("type", "owner", "index", "name", "_tag", "auto_id", "_eval_functions",
+                 "__weakref__")
 
     def __init__(
         self,
@@ -42,14 +43,27 @@ class Variable:
         self.owner = owner
         self.index = index
         self.name = name
-        # Theano's ``x.tag.test_value`` lives here; nothing else should.
-        self.tag = SimpleNamespace()
+        self._tag: SimpleNamespace | None = None
         self.auto_id = next(_variable_ids)
+        # Functions compiled by ``eval``, by input variables; a clone starts without.
+        self._eval_functions: dict[tuple[Variable, ...], Any] | None = None
+
+    @property
+    def tag(self) -> SimpleNamespace:
+        """Theano's ``x.tag`` (``x.tag.test_value`` lives here), made on first use."""
+        if self._tag is None:
+            self._tag = SimpleNamespace()
+        return self._tag
+
+    @tag.setter
+    def tag(self, value: SimpleNamespace) -> None:
+        self._tag = value
 
     def clone(self, name: str | None = None) -> Variable:
         """A new, ownerless Variable of the same type (and class)."""
         twin = type(self)(self.type, None, None, self.name if name is None else name)
-        twin.tag = SimpleNamespace(**vars(self.tag))
+        if self._tag is not None:
+            twin._tag = SimpleNamespace(**vars(self._tag))
         return twin
 
     def get_parents(self) -> list[Apply]:
@@ -59,15 +73,23 @@ class Variable:
         """Compute this variable's value, given values for the inputs it needs.
 
         Compiled functions are cached on the variable, keyed by the inputs.
+
+        >>> import arignote.tensor as T
+        >>> x = T.vector("x")
+        >>> (x * 2).eval({x: [1.0, 2.0]})
+        array([2., 4.])
         """
         from arignote.compile.function import function
 
         inputs_to_values = inputs_to_values or {}
         inputs = tuple(inputs_to_values)
-        cache = self.tag.__dict__.setdefault("_eval_cache", {})
-        if inputs not in cache:
-            cache[inputs] = function(list(inputs), self, on_unused_input="ignore")
-        return cache[inputs](*(inputs_to_values[v] for v in inputs))
+        if self._eval_functions is None:
+            self._eval_functions = {}
+        compiled = self._eval_functions.get(inputs)
+        if compiled is None:
+            compiled = function(list(inputs), self, on_unused_input="ignore")
+            self._eval_functions[inputs] = compiled
+        return compiled(*(inputs_to_values[v] for v in inputs))
 
     def __str__(self) -> str:
         return _expression_str(self, _STR_DEPTH)
@@ -103,7 +125,7 @@ class Constant(Variable):
 class Apply:
     """An application of an Op to input Variables, producing output Variables."""
 
-    __slots__ = ("op", "inputs", "outputs", "creation_site", "tag", "__weakref__")
+    __slots__ = ("op", "inputs", "outputs", "creation_site", "_tag", "__weakref__")
 
     def __init__(
         self,
@@ -126,7 +148,18 @@ class Apply:
             elif output.owner is not self or output.index != index:
                 raise ValueError(f"output {index} of {op} already belongs to another node")
         self.creation_site = creation_site if creation_site is not None else user_creation_site()
-        self.tag = SimpleNamespace()
+        self._tag: SimpleNamespace | None = None
+
+    @property
+    def tag(self) -> SimpleNamespace:
+        """Free-form notes on the node (Theano's ``node.tag``), made on first use."""
+        if self._tag is None:
+            self._tag = SimpleNamespace()
+        return self._tag
+
+    @tag.setter
+    def tag(self, value: SimpleNamespace) -> None:
+        self._tag = value
 
     @property
     def default_output(self) -> Variable:
@@ -153,7 +186,11 @@ class Apply:
         op rebuilds the node (and checks the new types) with ``make_node``.
         """
         inputs = list(inputs)
-        if all(new.type == old.type for new, old in zip(inputs, self.inputs, strict=True)):
+        if len(inputs) != len(self.inputs):
+            raise ValueError(f"{self.op} takes {len(self.inputs)} inputs, got {len(inputs)}")
+        if all(
+            new.type is old.type or new.type == old.type for new, old in zip(inputs, self.inputs)
+        ):
             outputs = [out.type.make_variable(name=out.name) for out in self.outputs]
             node = Apply(self.op, inputs, outputs, self.creation_site)
         else:
@@ -166,7 +203,8 @@ class Apply:
                         )
             node = self.op.make_node(*inputs)
             node.creation_site = self.creation_site
-        node.tag = SimpleNamespace(**vars(self.tag))
+        if self._tag is not None:
+            node._tag = SimpleNamespace(**vars(self._tag))
         return node
 
     def __str__(self) -> str:

@@ -34,9 +34,11 @@ class FunctionGraph:
 
     >>> import arignote.tensor as T
     >>> x = T.vector("x")
-    >>> fg = FunctionGraph([x], [T.exp(x) + 1], clone=False)
+    >>> fg = FunctionGraph([x], [T.exp(x) * x], clone=False)
     >>> [str(node.op) for node in fg.toposort()]
-    ['exp', 'add']
+    ['exp', 'mul']
+    >>> len(fg.clients[x])
+    2
     """
 
     def __init__(
@@ -106,16 +108,16 @@ class FunctionGraph:
 
     # ---- editing --------------------------------------------------------------------
     def change_node_input(self, client: Client, new_variable: Variable, reason: str) -> None:
+        """Make one client read ``new_variable``; importing it first, so a failure changes nothing."""
         node, position = client
-        if node == OUTPUT:
-            old_variable = self.outputs[position]
-            self.outputs[position] = new_variable
-        else:
-            old_variable = node.inputs[position]
-            node.inputs[position] = new_variable
+        old_variable = self.outputs[position] if node == OUTPUT else node.inputs[position]
         if old_variable is new_variable:
             return
         self._import_variable(new_variable, reason)
+        if node == OUTPUT:
+            self.outputs[position] = new_variable
+        else:
+            node.inputs[position] = new_variable
         self.clients[new_variable].append(client)
         self.clients[old_variable].remove(client)
         for feature in self._features:
@@ -143,14 +145,23 @@ class FunctionGraph:
             self.replace(old, new, reason)
 
     def _prune_if_unused(self, variable: Variable, reason: str) -> None:
-        """Drop nodes whose outputs nobody reads, walking up iteratively."""
+        """Drop what nobody reads any more, walking up iteratively.
+
+        A node goes when none of its outputs has a client; an ownerless variable
+        (a constant) goes when it has no client and is not an input.
+        """
         stack = [variable]
         while stack:
             current = stack.pop()
-            node = current.owner
-            if node is None or node not in self.apply_nodes:
+            if self.clients.get(current):
                 continue
-            if any(self.clients.get(out) for out in node.outputs):
+            node = current.owner
+            if node is None:
+                if current in self.variables and current not in self.inputs:
+                    self.variables.discard(current)
+                    self.clients.pop(current, None)
+                continue
+            if node not in self.apply_nodes or any(self.clients.get(o) for o in node.outputs):
                 continue
             self.apply_nodes.discard(node)
             for output in node.outputs:
@@ -161,12 +172,8 @@ class FunctionGraph:
                     feature.on_prune(self, node, reason)
             for position, parent in enumerate(node.inputs):
                 self.clients[parent].remove((node, position))
-                if not self.clients[parent] and parent not in self.inputs:
-                    if parent.owner is None:
-                        self.variables.discard(parent)
-                        self.clients.pop(parent, None)
-                    else:
-                        stack.append(parent)
+                if not self.clients[parent]:
+                    stack.append(parent)
 
     # ---- features -------------------------------------------------------------------
     def attach_feature(self, feature: Any) -> None:
@@ -185,8 +192,47 @@ class FunctionGraph:
     def toposort(self) -> list[Apply]:
         return io_toposort(self.inputs, self.outputs)
 
+    def check_integrity(self) -> None:
+        """Raise ``AssertionError`` unless the bookkeeping matches the graph exactly.
+
+        The nodes are those between inputs and outputs; the clients of each
+        variable are exactly the (node, position) pairs and output slots that
+        read it. Rewrites and tests call this after editing a graph.
+        """
+        nodes = set(self.toposort())
+        if nodes != self.apply_nodes:
+            raise AssertionError(
+                f"apply_nodes is out of date: {len(self.apply_nodes - nodes)} stale, "
+                f"{len(nodes - self.apply_nodes)} missing"
+            )
+        expected: dict[Variable, list[Client]] = {v: [] for v in self.inputs}
+        for node in nodes:
+            for position, variable in enumerate(node.inputs):
+                expected.setdefault(variable, []).append((node, position))
+            for output in node.outputs:
+                expected.setdefault(output, [])
+        for position, output in enumerate(self.outputs):
+            expected.setdefault(output, []).append((OUTPUT, position))
+        if set(expected) != self.variables:
+            raise AssertionError(
+                f"variables is out of date: stale {self.variables - set(expected)}, "
+                f"missing {set(expected) - self.variables}"
+            )
+        for variable, clients in expected.items():
+            if sorted(map(_client_key, clients)) != sorted(
+                map(_client_key, self.clients.get(variable, []))
+            ):
+                raise AssertionError(
+                    f"clients of {variable} are {self.clients.get(variable)}, expected {clients}"
+                )
+
     def get_clients(self, variable: Variable) -> list[Client]:
         return self.clients.get(variable, [])
 
     def __str__(self) -> str:
         return f"FunctionGraph({', '.join(str(o) for o in self.outputs)})"
+
+
+def _client_key(client: Client) -> tuple[int, int]:
+    node, position = client
+    return (0 if node == OUTPUT else id(node), position)

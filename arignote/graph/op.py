@@ -7,6 +7,7 @@ works unchanged:
 
 - ``make_node(*inputs)``: check input types, return an ``Apply`` with typed
   outputs. Shape and dtype mistakes are raised here, at the user's line.
+  (Or, as in Theano, declare ``itypes`` and ``otypes`` and inherit one.)
 - ``perform(node, inputs, output_storage)``: the NumPy reference; it stores
   output ``i`` in ``output_storage[i][0]``.
 - ``L_op(inputs, outputs, output_grads)`` or ``grad(inputs, output_grads)``:
@@ -46,11 +47,36 @@ class Op:
             return name
         return f"{name}{{{', '.join(f'{p}={getattr(self, p)!r}' for p in self.__props__)}}}"
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return str(self)
 
     # ---- building -------------------------------------------------------------------
-    def make_node(self, *inputs: Variable) -> Apply:
-        raise NotImplementedError(f"{type(self).__name__} does not define make_node")
+    def make_node(self, *inputs: Any) -> Apply:
+        """Theano's default: check inputs against ``itypes``, make outputs of ``otypes``.
+
+        An op declares either ``itypes``/``otypes`` (lists of Types) or its own
+        ``make_node``. Values that are not variables become constants of the
+        declared type.
+        """
+        itypes = getattr(self, "itypes", None)
+        otypes = getattr(self, "otypes", None)
+        if itypes is None or otypes is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must define make_node, or both itypes and otypes"
+            )
+        if len(inputs) != len(itypes):
+            raise TypeError(f"{self} takes {len(itypes)} inputs, got {len(inputs)}")
+        checked = []
+        for position, (value, itype) in enumerate(zip(inputs, itypes)):
+            if not isinstance(value, Variable):
+                value = itype.make_constant(value)
+            converted = itype.convert_variable(value)
+            if converted is None:
+                raise TypeError(
+                    f"{self}: input {position} ({value}) has type {value.type}, expected {itype}"
+                )
+            checked.append(converted)
+        return Apply(self, checked, [otype.make_variable() for otype in otypes])
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
         """Apply the op; return the default output, or all outputs as a list."""

@@ -1,14 +1,20 @@
 """Walking graphs: ancestors, inputs, topological order.
 
 Every walk here is iterative (an explicit stack), so a chain of 100,000
-nodes does not touch Python's recursion limit.
+nodes does not touch Python's recursion limit. Blockers and stopping sets
+given as a ``set`` are used as they are, not copied: a ``FunctionGraph``
+passes its (large) variable set on every import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 
 from arignote.graph.basic import Apply, Variable
+
+
+def _as_set(variables: Iterable[Variable]) -> Container[Variable]:
+    return variables if isinstance(variables, (set, frozenset, dict)) else set(variables)
 
 
 def ancestors(
@@ -18,7 +24,7 @@ def ancestors(
 
     Walking stops at ``blockers``: they are yielded, their ancestors are not.
     """
-    blocked = set(blockers)
+    blocked = _as_set(blockers)
     seen: set[Variable] = set()
     stack = list(outputs)[::-1]
     while stack:
@@ -35,7 +41,7 @@ def graph_inputs(
     outputs: Iterable[Variable], blockers: Iterable[Variable] = ()
 ) -> list[Variable]:
     """The ownerless variables (and reached blockers) that ``outputs`` depend on."""
-    blocked = set(blockers)
+    blocked = _as_set(blockers)
     return [v for v in ancestors(outputs, blocked) if v.owner is None or v in blocked]
 
 
@@ -50,7 +56,7 @@ def io_toposort(inputs: Iterable[Variable], outputs: Sequence[Variable]) -> list
     The order is deterministic: a depth-first post-order that visits inputs
     left to right, so building the same graph twice gives the same order.
     """
-    stop = set(inputs)
+    stop = _as_set(inputs)
     order: list[Apply] = []
     done: set[Apply] = set()
     # Stack of (node, next input position to visit).

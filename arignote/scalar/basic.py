@@ -10,6 +10,7 @@ once, right beside its forward rule, and fused kernels can reuse it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,9 +30,18 @@ CONTINUOUS_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
 ALL_DTYPES = DISCRETE_DTYPES + CONTINUOUS_DTYPES
 
 _AUTOCAST_INT = ("int8", "int16", "int32", "int64")
-_AUTOCAST_FLOAT = ("float32", "float64")
 
 
+@functools.lru_cache(maxsize=1024)
+def dtype_name(dtype: Any) -> str:
+    """The canonical name of a dtype spelling (``'f8'``, ``np.float64``, ...): ``'float64'``.
+
+    Cached: graph building asks this for every node, and ``str(np.dtype(...))`` is slow.
+    """
+    return str(np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=4096)
 def upcast(*dtypes: str) -> str:
     """The dtype NumPy gives to an operation mixing arrays of these dtypes."""
     return str(np.result_type(*(np.dtype(d) for d in dtypes)))
@@ -42,25 +52,28 @@ def autocast_python_scalar(value: int | float | complex) -> np.ndarray:
 
     Ints take the first of int8..int64 that holds them; floats take float32
     if that is exact (or always, when ``floatX`` is float32), else float64.
+    Exactness is judged on the Python value: NumPy 2 compares ``float32(0.1)``
+    and ``0.1`` in float32 and calls them equal, which would make 0.1 float32.
+
+    >>> [str(autocast_python_scalar(v).dtype) for v in (1, 300, 1.5, 0.1)]
+    ['int8', 'int16', 'float32', 'float64']
     """
     if isinstance(value, bool):
         return np.asarray(value, dtype="bool")
     if isinstance(value, int):
-        candidates = _AUTOCAST_INT
-    elif isinstance(value, float):
+        for dtype in _AUTOCAST_INT:
+            limits = np.iinfo(dtype)
+            if limits.min <= value <= limits.max:
+                return np.asarray(value, dtype=dtype)
+        return np.asarray(value)
+    if isinstance(value, float):
         if config.floatX == "float32":
             return np.asarray(value, dtype="float32")
-        candidates = _AUTOCAST_FLOAT
-    else:
-        return np.asarray(value)
-    for dtype in candidates:
         with np.errstate(over="ignore"):
-            try:
-                converted = np.asarray(value, dtype=dtype)
-            except OverflowError:
-                continue
-        if converted == value or (isinstance(value, float) and np.isnan(value)):
-            return converted
+            narrow = np.asarray(value, dtype="float32")
+        if float(narrow) == value or np.isnan(value):
+            return narrow
+        return np.asarray(value, dtype="float64")
     return np.asarray(value)
 
 
@@ -68,7 +81,7 @@ class ScalarType(Type):
     """The type of a single number of one dtype."""
 
     def __init__(self, dtype: str):
-        self.dtype = str(np.dtype(dtype))
+        self.dtype = dtype_name(dtype)
 
     def filter(self, value: Any, strict: bool = False, allow_downcast: bool | None = None) -> Any:
         if strict and not (isinstance(value, np.generic) and str(value.dtype) == self.dtype):
@@ -183,6 +196,13 @@ def upgrade_to_float(*dtypes: str) -> tuple[str, ...]:
     return (dtype,)
 
 
+def true_div_out(*dtypes: str) -> tuple[str, ...]:
+    """Theano's ``TrueDiv``: integers over integers give ``floatX``; anything else upcasts."""
+    if all(d in DISCRETE_DTYPES for d in dtypes):
+        return (config.floatX,)
+    return upcast_out(*dtypes)
+
+
 def same_out(*dtypes: str) -> tuple[str, ...]:
     return (dtypes[0],)
 
@@ -233,11 +253,13 @@ class ScalarOp(Op):
         return type(self).numpy_fn(*values)
 
     def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
-        results = self.compute(*inputs)
-        if self.nout == 1:
-            results = (results,)
-        for cell, result, output in zip(output_storage, results, node.outputs):
-            cell[0] = np.asarray(result, dtype=output.type.dtype)[()]
+        # IEEE results (inf, nan, 0 for integer x // 0) without NumPy's warnings, as in C.
+        with np.errstate(all="ignore"):
+            results = self.compute(*inputs)
+            if self.nout == 1:
+                results = (results,)
+            for cell, result, output in zip(output_storage, results, node.outputs):
+                cell[0] = np.asarray(result, dtype=output.type.dtype)[()]
 
     def L_op(self, inputs, outputs, output_grads):
         raise NotImplementedError(f"{self} has no gradient")

@@ -17,6 +17,7 @@ from arignote.scalar.basic import (
     float_out_of_complex,
     require_discrete,
     same_out,
+    true_div_out,
     upcast_out,
     upgrade_to_float,
     zero_grads,
@@ -71,10 +72,10 @@ class Sub(BinaryScalarOp):
 
 class TrueDiv(BinaryScalarOp):
     numpy_fn = np.true_divide
-    dtype_rule = staticmethod(upgrade_to_float)
+    dtype_rule = staticmethod(true_div_out)
 
     def L_op(self, inputs, outputs, gout):
-        x, y = inputs
+        y = inputs[1]
         return [gout[0] / y, -gout[0] * outputs[0] / y]
 
 
@@ -158,9 +159,19 @@ class Minimum(BinaryScalarOp):
 
 # ---- exponentials, logarithms, trigonometry ----------------------------------------
 class FloatUnaryOp(UnaryScalarOp):
-    """A unary op whose integer inputs give float outputs."""
+    """A unary op whose integer inputs give float outputs.
+
+    Integers are converted to the output dtype before NumPy sees them: NumPy
+    would compute ``log(int8)`` in float16 and lose most of float32's digits.
+    """
 
     dtype_rule = staticmethod(upgrade_to_float)
+
+    def compute(self, x):
+        x = np.asarray(x)
+        if x.dtype.kind in "biu":
+            x = x.astype(self.output_dtypes(str(x.dtype))[0])
+        return type(self).numpy_fn(x)
 
 
 class Exp(FloatUnaryOp):
@@ -239,10 +250,8 @@ class Softplus(FloatUnaryOp):
 
 
 # ---- rounding -----------------------------------------------------------------------
-class RoundingOp(UnaryScalarOp):
+class RoundingOp(FloatUnaryOp):
     """Floor, ceil and friends: integers become floats (as in Theano), derivative zero."""
-
-    dtype_rule = staticmethod(upgrade_to_float)
 
     def L_op(self, inputs, outputs, gout):
         return zero_grads(inputs)
@@ -358,7 +367,7 @@ class Switch(ScalarOp):
         return upcast_out(a, b)
 
     def L_op(self, inputs, outputs, gout):
-        cond, a, b = inputs
+        cond = inputs[0]
         (gz,) = gout
         zero = as_scalar(np.zeros((), dtype=gz.dtype))
         return [zero_grads([cond])[0], switch(cond, gz, zero), switch(cond, zero, gz)]
@@ -396,7 +405,7 @@ class Clip(ScalarOp):
     def L_op(self, inputs, outputs, gout):
         x, low, high = inputs
         (gz,) = gout
-        inside = ge(x, low) & le(x, high)
+        inside = and_(ge(x, low), le(x, high))
         return [gz * inside, gz * lt(x, low), gz * gt(x, high)]
 
 

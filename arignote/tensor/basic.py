@@ -29,6 +29,9 @@ def constant(value: Any, name: str | None = None, ndim: int | None = None, dtype
         array = autocast_python_scalar(value)
     else:
         array = np.asarray(value)
+        if array.size == 0 and isinstance(value, (list, tuple)):
+            # An empty list has no element to take a dtype from: Theano gives floatX.
+            array = array.astype(_resolve_dtype("floatX"))
     if array.dtype == object or array.dtype.kind in "USV":
         raise TypeError(f"cannot make a tensor constant of {value!r} (dtype {array.dtype})")
     if ndim is not None:
@@ -82,6 +85,11 @@ def cast(x: Any, dtype: Any) -> TensorVariable:
     dtype = _resolve_dtype(dtype)
     if x.dtype == dtype:
         return x
+    if x.dtype.startswith("complex") and not dtype.startswith("complex"):
+        raise TypeError(
+            f"casting the complex {x} to {dtype} is ambiguous; use T.real, T.imag, T.abs "
+            "or T.angle first"
+        )
     return Elemwise(Cast(dtype))(x)
 
 

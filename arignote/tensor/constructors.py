@@ -1,11 +1,26 @@
 """Theano's named variable constructors: ``matrix``, ``fmatrix``, ``ivectors``, ...
 
-Each name is ``[prefix]kind[s]``: the prefix picks the dtype (none: floatX;
-``b w i l``: int8/16/32/64; ``f d``: float32/64; ``c z``: complex64/128), the
-kind the static shape, and the plural makes one variable per name given.
+Each name is ``[prefix]kind`` or its plural: the prefix picks the dtype
+(none: floatX, read when the variable is made; ``b w i l``: int8/16/32/64;
+``f d``: float32/64; ``c z``: complex64/128), the kind the static shape. A
+plural (``fmatrices('a', 'b')``, or ``fmatrices(2)`` for two unnamed ones)
+makes one variable per name.
+
+As in Theano, a prefixed name is a ``TensorType`` (so ``itypes = [T.dmatrix]``
+works in an Op), and calling it makes a variable; an unprefixed one is a
+function that also takes ``dtype=`` and ``shape=``.
+
+>>> import arignote.tensor as T
+>>> a, b = T.fmatrices("a", "b")
+>>> a.name, a.dtype, T.row().broadcastable
+('a', 'float32', (True, False))
+>>> T.dmatrix("x").type == T.dmatrix
+True
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from arignote.graph.basic import Variable
 from arignote.tensor.type import TensorType
@@ -28,8 +43,17 @@ _PREFIXES = {
 }
 
 
-def _single(dtype: str | None, shape: tuple[int | None, ...]):
-    def constructor(name: str | None = None, dtype: str | None = dtype, shape=shape) -> Variable:
+def _single(dtype: str | None, kind_shape: tuple[int | None, ...]):
+    def constructor(
+        name: str | None = None, dtype: str | None = dtype, shape=None
+    ) -> Variable:
+        if shape is None:
+            shape = kind_shape
+        elif len(shape) != len(kind_shape):
+            raise ValueError(
+                f"{constructor.__name__}: shape {tuple(shape)} has {len(shape)} dimensions, "
+                f"expected {len(kind_shape)}"
+            )
         return TensorType(dtype, shape=shape).make_variable(name)
 
     return constructor
@@ -44,14 +68,24 @@ def _plural(dtype: str | None, shape: tuple[int | None, ...]):
     return constructor
 
 
+def _plural_name(kind: str) -> str:
+    return "matrices" if kind == "matrix" else kind + "s"
+
+
+def _named(function: Any, name: str) -> Any:
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
 def _build() -> dict[str, object]:
     made: dict[str, object] = {}
     for prefix, dtype in _PREFIXES.items():
         for kind, shape in _KINDS.items():
-            made[prefix + kind] = _single(dtype, shape)
-            made[prefix + kind + "s"] = _plural(dtype, shape)
-    for name, function in made.items():
-        function.__name__ = function.__qualname__ = name  # type: ignore[attr-defined]
+            plural = prefix + _plural_name(kind)
+            made[plural] = _named(_plural(dtype, shape), plural)
+            made[prefix + kind] = (
+                TensorType(dtype, shape=shape) if prefix else _named(_single(dtype, shape), kind)
+            )
     return made
 
 

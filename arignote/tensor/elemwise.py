@@ -7,7 +7,11 @@ the type did not declare broadcastable is an error that says how to declare
 it, never a silent broadcast.
 
 The gradient of an ``Elemwise`` is the scalar op's gradient graph, rebuilt
-over tensors, then summed over the dimensions the input was broadcast along.
+over tensors, then summed over the dimensions the input was broadcast along
+(and spread over the input's shape when it does not depend on it).
+
+``perform`` gives IEEE results (``1/0 = inf``, ``0/0 = nan``) without
+NumPy's floating-point warnings, as a compiled loop does.
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ class Elemwise(Op):
         inputs = [as_tensor_variable(i) for i in inputs]
         if self.scalar_op.nin >= 0 and len(inputs) != self.scalar_op.nin:
             raise TypeError(f"{self} takes {self.scalar_op.nin} inputs, got {len(inputs)}")
+        if not inputs:
+            raise TypeError(f"{self} needs at least one input")
         ndim = max((i.ndim for i in inputs), default=0)
         inputs = [pad_left(i, ndim) for i in inputs]
         shape = broadcast_static_shape([i.type.shape for i in inputs], f"{self}")
@@ -91,11 +97,14 @@ class Elemwise(Op):
 
     def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
         check_runtime_broadcast(node, inputs)
-        results = self.scalar_op.compute(*inputs)
-        if len(node.outputs) == 1:
-            results = (results,)
-        for cell, result, output in zip(output_storage, results, node.outputs):
-            cell[0] = np.asarray(result, dtype=output.type.dtype)
+        # IEEE results (inf, nan; 0 for an integer x // 0) without NumPy's warnings, as a
+        # compiled loop gives them.
+        with np.errstate(all="ignore"):
+            results = self.scalar_op.compute(*inputs)
+            if len(node.outputs) == 1:
+                results = (results,)
+            for cell, result, output in zip(output_storage, results, node.outputs):
+                cell[0] = np.asarray(result, dtype=output.type.dtype)
 
     def infer_shape(self, node: Apply, input_shapes):
         out_shape = []
@@ -174,7 +183,13 @@ def scalar_graph_to_tensor(outputs: Sequence[Any], known: dict[Variable, Variabl
 
 
 def sum_to_broadcastable(gradient: Variable, like: Variable) -> Variable:
-    """Sum ``gradient`` over the axes where ``like`` was broadcast, keeping ``like``'s ndim."""
+    """``gradient`` reshaped to ``like``'s type: summed where ``like`` was broadcast,
+    spread (``fill``) where the gradient is broadcastable and ``like`` is not.
+
+    The second case is a gradient that does not depend on the output's shape,
+    such as the constant 0 of ``floor``: it must still have ``like``'s shape.
+    """
+    from arignote.scalar.math import second
     from arignote.tensor.reduction import sum as tensor_sum
 
     if gradient.ndim < like.ndim:
@@ -186,6 +201,8 @@ def sum_to_broadcastable(gradient: Variable, like: Variable) -> Variable:
     ]
     if axes:
         gradient = tensor_sum(gradient, axis=axes, keepdims=True)
+    if any(g and not b for g, b in zip(gradient.broadcastable, like.broadcastable)):
+        gradient = Elemwise(second)(like, gradient)
     return gradient
 
 

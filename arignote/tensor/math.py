@@ -55,10 +55,13 @@ sigmoid = _elemwise(scalar_math.sigmoid, "sigmoid")
 softplus = _elemwise(scalar_math.softplus, "softplus")
 floor = _elemwise(scalar_math.floor, "floor")
 ceil = _elemwise(scalar_math.ceil, "ceil")
+trunc = _elemwise(scalar_math.trunc, "trunc")
 round_half_to_even = _elemwise(scalar_math.round_half_to_even, "round_half_to_even")
 round_half_away_from_zero = _elemwise(
     scalar_math.round_half_away_from_zero, "round_half_away_from_zero"
 )
+isnan = _elemwise(scalar_math.isnan, "isnan")
+isinf = _elemwise(scalar_math.isinf, "isinf")
 lt = _elemwise(scalar_math.lt, "lt")
 gt = _elemwise(scalar_math.gt, "gt")
 le = _elemwise(scalar_math.le, "le")
@@ -93,13 +96,18 @@ def cast_like_float(bound: Any, like) -> Any:
 
 
 def round(x: Any, mode: str | None = None):
-    """Round to nearest; ties away from zero by default, as in Theano."""
-    mode = mode or "half_away_from_zero"
+    """Round to nearest; ties to even by default (NumPy's rule, Theano's default since 0.9)."""
+    mode = mode or "half_to_even"
     if mode == "half_away_from_zero":
         return round_half_away_from_zero(x)
     if mode == "half_to_even":
         return round_half_to_even(x)
     raise ValueError(f"round mode must be 'half_away_from_zero' or 'half_to_even', got {mode!r}")
+
+
+def iround(x: Any, mode: str | None = None):
+    """``round(x, mode)`` as int64."""
+    return cast(round(x, mode), "int64")
 
 
 def true_divide(x: Any, y: Any):
@@ -108,3 +116,4 @@ def true_divide(x: Any, y: Any):
 
 def floor_div(x: Any, y: Any):
     return int_div(x, y)
+from arignote.tensor.products import dot, outer  # noqa: E402,F401

@@ -17,7 +17,7 @@ import numpy as np
 
 from arignote.graph.basic import Apply
 from arignote.graph.op import Op
-from arignote.scalar.basic import CONTINUOUS_DTYPES
+from arignote.scalar.basic import CONTINUOUS_DTYPES, DISCRETE_DTYPES, dtype_name, upcast
 from arignote.tensor.basic import as_tensor_variable, cast
 from arignote.tensor.elemwise import DimShuffle
 from arignote.tensor.type import TensorType
@@ -34,7 +34,12 @@ def normalize_axes(axis: Any, ndim: int, what: str = "axis") -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence, negatives allowed) as sorted non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    items = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    if isinstance(axis, (int, np.integer)):
+        items = [axis]
+    elif isinstance(axis, (list, tuple, np.ndarray)):
+        items = list(np.ravel(axis)) if isinstance(axis, np.ndarray) else list(axis)
+    else:
+        raise TypeError(f"{what} must be None, an int or a sequence of ints, got {axis!r}")
     axes = []
     for item in items:
         if not isinstance(item, (int, np.integer)):
@@ -139,6 +144,23 @@ def _product_of_others(x, axes: tuple[int, ...]):
     return math.switch(is_zero, at_zero, elsewhere)
 
 
+def _accumulator_dtype(kind: str, input_dtype: str, acc_dtype: Any) -> str:
+    """Theano's rule: the default widens; a given ``acc_dtype`` must not lose precision
+    (a float accumulator for integers is allowed)."""
+    if acc_dtype is None:
+        return _WIDE_ACCUMULATOR.get(input_dtype, input_dtype)
+    acc = dtype_name(acc_dtype)
+    if acc in CONTINUOUS_DTYPES and input_dtype in DISCRETE_DTYPES:
+        return acc
+    if upcast(input_dtype, acc) != acc:
+        raise TypeError(
+            f"{kind}: acc_dtype={acc} would lose precision on an input of dtype {input_dtype}; "
+            f"use an acc_dtype at least as precise as {upcast(input_dtype, acc)}, or dtype= to "
+            "cast only the result"
+        )
+    return acc
+
+
 def _reduce(kind, x, axis, keepdims, dtype=None, acc_dtype=None):
     x = as_tensor_variable(x)
     axes = normalize_axes(axis, x.ndim)
@@ -147,11 +169,8 @@ def _reduce(kind, x, axis, keepdims, dtype=None, acc_dtype=None):
     elif kind in ("max", "min"):
         out_dtype = acc = x.dtype
     else:
-        out_dtype = str(np.dtype(dtype)) if dtype is not None else _WIDE_OUTPUT.get(x.dtype, x.dtype)
-        acc = (
-            str(np.dtype(acc_dtype)) if acc_dtype is not None
-            else _WIDE_ACCUMULATOR.get(x.dtype, x.dtype)
-        )
+        out_dtype = dtype_name(dtype) if dtype is not None else _WIDE_OUTPUT.get(x.dtype, x.dtype)
+        acc = _accumulator_dtype(kind, x.dtype, acc_dtype)
     if not axes and kind not in ("all", "any"):
         result = cast(x, out_dtype)
     else:
@@ -206,8 +225,10 @@ class Argmax(Op):
         (x,) = inputs
         kept = [a for a in range(x.ndim) if a not in self.axis]
         # Move the reduced axes last and flatten them, so one argmax covers several axes.
+        # The flattened length is spelled out: -1 is ambiguous when a kept axis is empty.
         moved = np.transpose(x, kept + list(self.axis))
-        flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+        reduced_length = int(np.prod([x.shape[a] for a in self.axis], dtype=np.int64))
+        flat = moved.reshape(moved.shape[: len(kept)] + (reduced_length,))
         find = np.argmax if self.kind == "max" else np.argmin
         output_storage[0][0] = np.asarray(find(flat, axis=-1), dtype="int64")
 
@@ -251,7 +272,7 @@ def _reduced_count(x, axes: tuple[int, ...]):
 
 
 def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-    """Arithmetic mean; integers give float64 (``floatX`` for small ones), as in Theano."""
+    """Arithmetic mean; integers and bools give float64, floats keep their dtype (Theano)."""
     x = as_tensor_variable(x)
     axes = normalize_axes(axis, x.ndim)
     if dtype is None:
@@ -263,19 +284,38 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
 
 
 def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
-    """Variance, dividing by ``n - ddof`` (``corrected=True`` means ``ddof=1``)."""
+    """Variance, dividing by ``n - ddof``; the dtype is the mean's.
+
+    ``corrected=True`` selects the corrected two-pass algorithm (Chan, Golub
+    and LeVeque): the rounding error left in the mean is subtracted, as
+    Theano's ``corrected`` flag did. It is not Bessel's correction; that is
+    ``ddof=1``.
+    """
+    if isinstance(ddof, bool):
+        raise ValueError(
+            "var: ddof must be an int, not a bool; keepdims is the fourth argument: "
+            "var(x, axis=None, ddof=0, keepdims=False, corrected=False)"
+        )
     x = as_tensor_variable(x)
     axes = normalize_axes(axis, x.ndim)
-    ddof = 1 if corrected and not ddof else ddof
     centred = x - mean(x, axis=axes, keepdims=True)
     count = _reduced_count(x, axes)
     squares = sum(centred * centred, axis=axes)
-    result = squares / (count - ddof) if ddof else squares / count
-    result = cast(result, _float_dtype(x))
+    if corrected:
+        drift = sum(centred, axis=axes)
+        squares = squares - drift * drift / count
+    divisor = count
+    if ddof:
+        from arignote.tensor.math import maximum
+
+        # NumPy's rule: with no degrees of freedom left (n <= ddof) the divisor is 0.
+        divisor = maximum(count - ddof, 0)
+    result = cast(squares / divisor, centred.dtype)
     return keep_reduced_dims(result, axes, x.ndim) if keepdims else result
 
 
 def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
+    """Standard deviation: the square root of ``var`` with the same arguments."""
     from arignote.tensor.math import sqrt
 
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))

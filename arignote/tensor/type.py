@@ -23,12 +23,21 @@ _ND_NAMES = {0: "scalar", 1: "vector", 2: "matrix", 3: "tensor3", 4: "tensor4", 
 
 
 def _resolve_dtype(dtype: str | np.dtype | type | None) -> str:
-    if dtype is None or dtype == "floatX":
+    if dtype is None or (isinstance(dtype, str) and dtype == "floatX"):
         return config.floatX
-    resolved = str(np.dtype(dtype))
+    try:
+        resolved = str(np.dtype(dtype))
+    except TypeError:
+        raise TypeError(
+            f"unknown dtype {dtype!r}; supported: {', '.join(ALL_DTYPES)} or 'floatX'"
+        ) from None
     if resolved not in ALL_DTYPES:
         raise TypeError(f"unsupported dtype {resolved!r}; supported: {', '.join(ALL_DTYPES)}")
     return resolved
+
+
+class DowncastError(TypeError):
+    """A value would lose precision in the conversion; the caller says how to allow it."""
 
 
 class TensorType(Type):
@@ -79,10 +88,16 @@ class TensorType(Type):
     def ndim(self) -> int:
         return len(self.shape)
 
-    def clone(self, dtype: Any = None, shape: Sequence[int | None] | None = None) -> TensorType:
-        return TensorType(
-            self.dtype if dtype is None else dtype, shape=self.shape if shape is None else shape
-        )
+    def clone(
+        self,
+        dtype: Any = None,
+        shape: Sequence[int | None] | None = None,
+        broadcastable: Sequence[bool] | None = None,
+    ) -> TensorType:
+        """This type with another dtype, or another static shape (or broadcastable pattern)."""
+        if shape is None and broadcastable is None:
+            shape = self.shape
+        return TensorType(self.dtype if dtype is None else dtype, broadcastable, shape=shape)
 
     # ---- values -------------------------------------------------------------------------
     def filter(self, data: Any, strict: bool = False, allow_downcast: bool | None = None) -> Any:
@@ -103,13 +118,16 @@ class TensorType(Type):
             got = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
             raise TypeError(f"{self} expected an ndarray of dtype {self.dtype}, got {got}")
         elif allow_downcast:
-            data = np.asarray(data, dtype=self.dtype)
+            try:
+                with np.errstate(all="ignore"):
+                    data = np.asarray(data, dtype=self.dtype)
+            except (ValueError, OverflowError) as exc:
+                raise TypeError(f"{self} cannot hold {_short(data)}: {exc}") from None
         elif isinstance(data, (np.ndarray, np.generic)):
             if upcast(self.dtype, str(data.dtype)) != self.dtype:
-                raise TypeError(
+                raise DowncastError(
                     f"{self} cannot hold a value of dtype {data.dtype} without possible loss "
-                    f"of precision; cast the value to {self.dtype}, or pass "
-                    "allow_input_downcast=True to function()"
+                    f"of precision; cast the value to {self.dtype}"
                 )
             data = np.asarray(data, dtype=self.dtype)
         else:
@@ -131,20 +149,30 @@ class TensorType(Type):
         """Python numbers and lists: accepted when the value survives the conversion."""
         try:
             natural = np.asarray(data)
-        except ValueError as exc:
-            raise TypeError(f"{self} cannot hold {data!r}: {exc}") from None
-        if natural.dtype == object:
-            raise TypeError(f"{self} cannot hold {data!r} (not a numeric array)")
+        except (ValueError, OverflowError) as exc:
+            raise TypeError(f"{self} cannot hold {_short(data)}: {exc}") from None
+        if natural.dtype.kind not in "biufc":
+            raise TypeError(f"{self} cannot hold {_short(data)} (not a numeric value)")
+        if upcast(self.dtype, str(natural.dtype)) == self.dtype:
+            return natural.astype(self.dtype)
+        # A narrowing conversion: fine when no value changes, and (as in Theano) for
+        # a Python float going to floatX unless allow_downcast=False says otherwise.
         floatx_float = (
-            allow_downcast is None and isinstance(data, float) and self.dtype == config.floatX
+            allow_downcast is None and type(data) is float and self.dtype == config.floatX
         )
+        if natural.dtype.kind == "c" and self.numpy_dtype.kind != "c":
+            if np.any(natural.imag):
+                raise DowncastError(
+                    f"{self} cannot hold the complex value {_short(data)}; take its real part"
+                )
+            natural = natural.real
         with np.errstate(all="ignore"):
             converted = natural.astype(self.dtype)
-            exact = np.array_equal(converted, natural, equal_nan=natural.dtype.kind in "fc")
-        if not (floatx_float or exact or upcast(self.dtype, str(natural.dtype)) == self.dtype):
-            raise TypeError(
-                f"{self} cannot hold {data!r} exactly (as {self.dtype}); cast it, or pass "
-                "allow_input_downcast=True to function()"
+            exact = np.array_equal(converted, natural, equal_nan=natural.dtype.kind == "f")
+        if not (floatx_float or exact):
+            raise DowncastError(
+                f"{self} cannot hold {_short(data)} exactly (as {self.dtype}); cast it to "
+                f"{self.dtype}"
             )
         return converted
 
@@ -213,6 +241,26 @@ class TensorType(Type):
     __repr__ = __str__
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _names_a_dtype(text: str) -> bool:
+    """Whether a string is meant as a dtype: a full NumPy name such as 'float32', or 'floatX'.
+
+    One-letter type codes ('f', 'b', ...) count as variable names.
+    """
+    if text == "floatX":
+        return True
+    if len(text) < 2:
+        return False
+    try:
+        return str(np.dtype(text)) in ALL_DTYPES
+    except TypeError:
+        return False
+
+
 def tensor(
     dtype: Any = None,
     broadcastable: Sequence[bool] | None = None,
@@ -220,12 +268,9 @@ def tensor(
     shape: Sequence[int | None] | None = None,
 ) -> Variable:
     """A symbolic tensor input: ``T.tensor('float32', shape=(None, 3), name='x')``."""
-    if isinstance(dtype, str) and name is None and dtype not in ALL_DTYPES and dtype != "floatX":
-        # T.tensor("x", ...) in the PyTensor spelling: the first argument is a name.
-        try:
-            np.dtype(dtype)
-        except TypeError:
-            name, dtype = dtype, None
+    if isinstance(dtype, str) and name is None and not _names_a_dtype(dtype):
+        # T.tensor("x", shape=...) in the PyTensor spelling: the first argument is a name.
+        name, dtype = dtype, None
     if broadcastable is None and shape is None:
         raise TypeError("T.tensor needs broadcastable= or shape= to know its number of dimensions")
     return TensorType(dtype, broadcastable, shape=shape).make_variable(name)

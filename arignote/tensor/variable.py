@@ -8,33 +8,41 @@ semantics of its own. As in Theano, ``==`` and ``!=`` compare identity (use
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from arignote.graph.basic import Constant, Variable
 
 
-def _math():
-    from arignote.tensor import math
+def _module(name: str):
+    """A tensor submodule, imported on first use (they import this module).
 
-    return math
+    By full name, because ``arignote.tensor.shape`` the attribute is Theano's
+    ``T.shape`` function, not the module.
+    """
+    return importlib.import_module(f"arignote.tensor.{name}")
+
+
+def _math():
+    return _module("math")
 
 
 def _reduction():
-    from arignote.tensor import reduction
-
-    return reduction
+    return _module("reduction")
 
 
 def _shape():
-    from arignote.tensor import shape
-
-    return shape
+    return _module("shape")
 
 
 class _TensorOperators:
     """Operators shared by tensor variables and tensor constants."""
 
     __slots__ = ()
+    # ``ndarray + variable`` defers to the variable's ``__radd__``, as in Theano.
+    __array_priority__ = 1000
+    # NumPy defers to our reflected operators (ndarray + x builds a graph, not an object array).
+    __array_ufunc__ = None
 
     # ---- arithmetic -------------------------------------------------------------------
     def __add__(self, other):

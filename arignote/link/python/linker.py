@@ -14,6 +14,7 @@ from typing import Any
 from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.fg import FunctionGraph
 from arignote.link.errors import annotate_node_error
+from arignote.tensor.type import TensorType
 
 
 class PythonLinker:
@@ -44,12 +45,23 @@ class PythonLinker:
                     annotate_node_error(exc, node, arguments)
                     raise
                 for variable, cell in zip(node.outputs, cells):
+                    if cell[0] is None and isinstance(variable.type, TensorType):
+                        raise _missing_output_error(node, variable, arguments)
                     storage[variable] = cell[0]
                 for variable in releasable:
                     del storage[variable]
             return [storage[o] for o in outputs]
 
         return program
+
+
+def _missing_output_error(node: Apply, variable: Variable, arguments: list[Any]) -> Exception:
+    error = RuntimeError(
+        f"{node.op}.perform did not store output {variable.index} ({variable}); perform must "
+        "set output_storage[i][0] for every output"
+    )
+    annotate_node_error(error, node, arguments)
+    return error
 
 
 def _release_schedule(order: list[Apply], keep: set[Variable]) -> list[list[Variable]]:
