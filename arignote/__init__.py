@@ -29,7 +29,23 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 
 
 __all__ = [
-    "Apply", "Constant", "FunctionGraph", "In", "Mode", "Op", "Out", "SharedVariable", "Type",
-    "Variable", "as_op", "clone", "config", "dot", "function", "grad", "gradient", "shared",
+    "Apply",
+    "Constant",
+    "FunctionGraph",
+    "In",
+    "Mode",
+    "Op",
+    "Out",
+    "SharedVariable",
+    "Type",
+    "Variable",
+    "as_op",
+    "clone",
+    "config",
+    "dot",
+    "function",
+    "grad",
+    "gradient",
+    "shared",
     "tensor",
 ]

@@ -60,25 +60,48 @@ def _default_compiledir() -> str:
 
 
 _FLAGS = (
-    Flag("floatX", "float64", "dtype of float variables built without one",
-         ("float64", "float32", "float16")),
-    Flag("mode", "FAST_RUN", "default compilation mode",
-         ("FAST_RUN", "FAST_COMPILE", "DebugMode", "NanGuardMode", "DEBUG_MODE")),
+    Flag(
+        "floatX",
+        "float64",
+        "dtype of float variables built without one",
+        ("float64", "float32", "float16"),
+    ),
+    Flag(
+        "mode",
+        "FAST_RUN",
+        "default compilation mode",
+        ("FAST_RUN", "FAST_COMPILE", "DebugMode", "NanGuardMode", "DEBUG_MODE"),
+    ),
     Flag("device", "cpu", "where functions run", ("cpu",)),
-    Flag("optimizer", "fast_run", "which graph rewrites a mode applies",
-         ("fast_run", "fast_compile", "merge", None), _parse_optimizer),
+    Flag(
+        "optimizer",
+        "fast_run",
+        "which graph rewrites a mode applies",
+        ("fast_run", "fast_compile", "merge", None),
+        _parse_optimizer,
+    ),
     Flag("exception_verbosity", "low", "how much an error report shows", ("low", "high")),
-    Flag("compute_test_value", "off", "evaluate test values as the graph is built",
-         ("off", "ignore", "warn", "raise", "pdb")),
+    Flag(
+        "compute_test_value",
+        "off",
+        "evaluate test values as the graph is built",
+        ("off", "ignore", "warn", "raise", "pdb"),
+    ),
     Flag("compiledir", _default_compiledir(), "directory of the compiled-kernel cache"),
     Flag("cast_policy", "custom", "how Python scalars get their dtype", ("custom", "numpy+floatX")),
     Flag("int_division", "floatX", "meaning of / between integers", ("floatX", "int", "raise")),
-    Flag("on_unused_input", "raise", "what function() does with an unused input",
-         ("raise", "warn", "ignore")),
-    Flag("warn_float64", "ignore", "what to do when a float64 is built",
-         ("ignore", "warn", "raise")),
-    Flag("print_global_stats", False, "print compile statistics at exit", (True, False),
-         _parse_bool),
+    Flag(
+        "on_unused_input",
+        "raise",
+        "what function() does with an unused input",
+        ("raise", "warn", "ignore"),
+    ),
+    Flag(
+        "warn_float64", "ignore", "what to do when a float64 is built", ("ignore", "warn", "raise")
+    ),
+    Flag(
+        "print_global_stats", False, "print compile statistics at exit", (True, False), _parse_bool
+    ),
 )
 
 

@@ -80,8 +80,9 @@ def test_output_that_is_not_a_variable():
 def test_keyword_calls_and_defaults():
     x, y = T.vectors("x", "y")
     z = T.scalar("z")
-    f = function([x, In(y, value=np.array([10.0, 20.0])), In(z, value=1.0, name="scale")],
-                 (x + y) * z)
+    f = function(
+        [x, In(y, value=np.array([10.0, 20.0])), In(z, value=1.0, name="scale")], (x + y) * z
+    )
     np.testing.assert_allclose(f([1.0, 2.0]), [11.0, 22.0])
     np.testing.assert_allclose(f([1.0, 2.0], [0.0, 0.0]), [1.0, 2.0])
     np.testing.assert_allclose(f([1.0, 2.0], scale=2.0), [22.0, 44.0])
@@ -221,10 +222,16 @@ def test_shared_variable_in_inputs_is_refused():
         function([w], w * 2)
 
 
-def test_computed_variable_in_inputs_is_refused():
+def test_a_computed_variable_can_be_an_input():
     x = T.vector("x")
-    with pytest.raises(TypeError, match="is computed by"):
-        function([x * 2], x)
+    hidden = T.exp(x)
+    out = hidden * 2 + 1
+    f = function([hidden], out)
+    np.testing.assert_allclose(f([1.0, 2.0]), [3.0, 5.0])
+    # Nothing above the cut is needed, and the cut variable is an ordinary argument.
+    assert all(node.op != hidden.owner.op for node in f.fgraph.toposort())
+    with pytest.raises(ValueError, match="not used"):
+        function([hidden], x)
 
 
 def test_constant_in_inputs_is_refused():

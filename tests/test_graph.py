@@ -27,13 +27,15 @@ from arignote.graph import (
 )
 from arignote.graph.fg import OUTPUT, MissingInputError
 from arignote.graph.traversal import variables_between
+from tests.helpers import OpCase, case_id, check_op, uniform
 
 HERE = os.path.abspath(__file__)
 
 
 def line_of(marker: str) -> int:
     """The line number in this file of the (unique) line containing ``marker``."""
-    lines = [n for n, text in enumerate(open(HERE), start=1) if marker in text]
+    with open(HERE) as source:
+        lines = [n for n, text in enumerate(source, start=1) if marker in text]
     assert len(lines) == 1, lines
     return lines[0]
 
@@ -155,7 +157,7 @@ def test_variable_clone_is_a_fresh_input_of_the_same_type():
 
 def test_variable_equality_is_identity():
     x, y = T.vectors("x", "y")
-    assert x == x and not (x == y) and x != y
+    assert x == x and (x == y) is False and x != y  # noqa: PLR0124
     assert len({x, y, x}) == 2
 
 
@@ -163,8 +165,8 @@ class DoubleOp(Op):
     """The Op from Theano's "Creating a new Op" guide, written as Theano users wrote it."""
 
     __props__ = ()
-    itypes = [T.dmatrix]
-    otypes = [T.dmatrix]
+    itypes = [T.dmatrix]  # noqa: RUF012  (lists, exactly as in Theano's guide)
+    otypes = [T.dmatrix]  # noqa: RUF012
 
     def perform(self, node, inputs, output_storage):
         x = inputs[0]
@@ -218,6 +220,36 @@ def test_op_without_make_node_or_itypes():
         Incomplete()(T.vector())
 
 
+cumulative = arignote.as_op(
+    itypes=[T.dvector], otypes=[T.dvector], infer_shape=lambda node, shapes: shapes
+)(np.cumsum)
+
+CASES = [
+    OpCase(
+        name="as_op_cumsum",
+        build=cumulative,
+        reference=np.cumsum,
+        domains=(uniform(-2.0, 2.0),),
+        dtypes=(("float64",),),
+        layouts=(((5,),), ((1,),), ((0,),)),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_table(case):
+    rng = np.random.default_rng(0)
+    for layout in case.layouts:
+        for dtypes in case.dtypes:
+            check_op(case, rng, layout, dtypes)
+
+
+def test_as_op_has_no_gradient():
+    v = T.dvector("v")
+    with pytest.raises(TypeError, match="cumsum does not implement the gradient.*as_op"):
+        arignote.grad(cumulative(v).sum(), v)
+
+
 def test_as_op():
     @arignote.as_op(itypes=[T.dvector, T.dvector], otypes=[T.dvector, T.dscalar])
     def sorted_sum(a, b):
@@ -249,8 +281,8 @@ def test_as_op_result_of_the_wrong_rank_is_an_error():
 def test_perform_that_stores_nothing_is_named():
     class Forgetful(Op):
         __props__ = ()
-        itypes = [T.dvector]
-        otypes = [T.dvector]
+        itypes = (T.dvector,)
+        otypes = (T.dvector,)
 
         def perform(self, node, inputs, output_storage):
             pass
@@ -274,6 +306,14 @@ def test_str_and_repr_of_variables():
     named = T.exp(x)
     named.name = "ex"
     assert str(named * 2).startswith("mul(ex")
+
+
+def test_str_and_repr_of_constants():
+    c = T.constant(np.array([1.5, 2.5]))
+    assert str(c) == "[1.5 2.5]"
+    assert "TensorConstant" in repr(c) and "data=[1.5 2.5]" in repr(c) and "float64" in repr(c)
+    assert len(str(T.constant(np.zeros(1000)))) <= 20
+    assert str(T.constant(1.0, name="one")) == "one"
 
 
 def test_str_of_a_deep_expression_is_cut_off():
@@ -673,3 +713,29 @@ def test_runtime_error_names_the_creation_site():
     assert f"line {line_of('# SITE-' + 'runtime')}" in notes
     assert HERE in notes and "out = x + y" in notes
 
+
+# ---- test values ----------------------------------------------------------------------------
+def test_test_values_are_computed_as_the_graph_is_built():
+    with arignote.config.change_flags(compute_test_value="raise"):
+        x = T.vector("x")
+        x.tag.test_value = np.array([1.0, 2.0, 3.0])
+        y = T.exp(x) * 2
+        np.testing.assert_allclose(y.tag.test_value, np.exp([1.0, 2.0, 3.0]) * 2)
+        w = T.vector("w")
+        w.tag.test_value = np.ones(4)
+        with pytest.raises(ValueError, match=r"input 0 \(x\) has shape \(3,\)"):
+            x + w
+        with pytest.raises(ValueError, match="test value of .*name='untested'.* no test value"):
+            x + T.vector("untested")
+
+
+def test_test_values_off_warn_and_ignore():
+    x = T.vector("x")
+    x.tag.test_value = np.ones(2)
+    assert not hasattr((x * 2).tag, "test_value")  # off by default
+    with arignote.config.change_flags(compute_test_value="warn"):
+        with pytest.warns(UserWarning, match="'untested'.* no test value"):
+            x + T.vector("untested")
+    with arignote.config.change_flags(compute_test_value="ignore"):
+        out = x + T.vector("untested")
+        assert not hasattr(out.tag, "test_value")

@@ -11,8 +11,14 @@ from arignote import config
 from arignote.tensor import TensorConstant, TensorType, TensorVariable
 
 PREFIX_DTYPES = {
-    "b": "int8", "w": "int16", "i": "int32", "l": "int64",
-    "f": "float32", "d": "float64", "c": "complex64", "z": "complex128",
+    "b": "int8",
+    "w": "int16",
+    "i": "int32",
+    "l": "int64",
+    "f": "float32",
+    "d": "float64",
+    "c": "complex64",
+    "z": "complex128",
 }
 KIND_SHAPES = {
     "scalar": (),
@@ -357,7 +363,7 @@ def test_bool_is_a_clear_type_error():
 def test_eq_is_identity_not_elementwise():
     x, y = T.vectors("x", "y")
     assert (x == y) is False
-    assert (x == x) is True
+    assert (x == x) is True  # noqa: PLR0124
     assert (x != y) is True
     assert x in [y, x] and x not in [y]
     a, b = T.constant(1.0), T.constant(1.0)

@@ -8,6 +8,14 @@ from arignote.compile.ops import FromFunctionOp, as_op
 from arignote.compile.sharedvalue import SharedVariable, shared
 
 __all__ = [
-    "FromFunctionOp", "Function", "In", "Mode", "Out", "SharedVariable", "as_op", "function",
-    "get_mode", "shared",
+    "FromFunctionOp",
+    "Function",
+    "In",
+    "Mode",
+    "Out",
+    "SharedVariable",
+    "as_op",
+    "function",
+    "get_mode",
+    "shared",
 ]

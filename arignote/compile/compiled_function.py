@@ -1,9 +1,11 @@
 """``Function``: a compiled program with Theano's calling conventions.
 
 A call binds and converts the arguments (positional, keyword, defaults),
-runs the program, checks every new shared value, and only then stores them
-all: if anything raises before that, no shared variable changes. Outputs are fresh arrays that
-the caller owns, unless ``Out(borrow=True)`` asked otherwise.
+runs the program (which computes every output and every new shared value),
+checks the new values, and only then stores them all: if anything raises
+before that, no shared variable changes. Outputs are fresh arrays that the
+caller owns, unless ``Out(borrow=True)`` asked otherwise; arguments are
+never written to.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ class Function:
                     )
                 value = spec.value
             allow_downcast = (
-                spec.allow_downcast if spec.allow_downcast is not None
+                spec.allow_downcast
+                if spec.allow_downcast is not None
                 else self.allow_input_downcast
             )
             try:
@@ -128,7 +131,9 @@ class Function:
             except (TypeError, ValueError) as exc:
                 hint = (
                     ", or pass allow_input_downcast=True to function() to accept a narrowing "
-                    "conversion" if isinstance(exc, DowncastError) else ""
+                    "conversion"
+                    if isinstance(exc, DowncastError)
+                    else ""
                 )
                 raise TypeError(
                     f"{self._describe()}: bad value for input {self._input_label(position)}: "

@@ -74,7 +74,7 @@ def function(
             strict=rebuild_strict,
         )
         output_vars = replaced[: len(output_vars)]
-        update_vars = replaced[len(output_vars):]
+        update_vars = replaced[len(output_vars) :]
     update_pairs = list(zip([target for target, _ in update_pairs], update_vars))
     update_pairs += _default_updates(output_vars + update_vars, update_pairs, no_default_updates)
     update_vars = [value for _, value in update_pairs]
@@ -87,8 +87,7 @@ def function(
         if target not in shared_inputs:
             shared_inputs.append(target)
     missing = [
-        v for v in needed
-        if v not in explicit and not isinstance(v, (Constant, SharedVariable))
+        v for v in needed if v not in explicit and not isinstance(v, (Constant, SharedVariable))
     ]
     if missing:
         raise MissingInputError(_missing_input_message(missing[0], output_vars + update_vars))
@@ -129,12 +128,8 @@ def _as_in(item: Any, position: int) -> In:
         )
     if isinstance(variable, Constant):
         raise TypeError(f"function: input {position} ({variable}) is a constant, not an input")
-    if variable.owner is not None:
-        raise TypeError(
-            f"function: input {position} ({variable}) is computed by {variable.owner.op}; "
-            "inputs must be variables made by T.matrix(), T.vector(), ... (to fix its "
-            "value, use givens)"
-        )
+    # A computed variable may be an input too (as in Theano): the graph is cut there,
+    # and whatever computed it is not needed.
     return spec
 
 
@@ -194,8 +189,9 @@ def _collect_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
     targets: set[Variable] = set()
     for entry in pairs:
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
-            raise TypeError(f"function: each update must be a (shared_variable, new_value) pair, "
-                            f"got {entry!r}")
+            raise TypeError(
+                f"function: each update must be a (shared_variable, new_value) pair, got {entry!r}"
+            )
         target, value = entry
         if not isinstance(target, SharedVariable):
             raise TypeError(
@@ -220,10 +216,8 @@ def _check_update_type(target: SharedVariable, value: Variable) -> Variable:
     if not (isinstance(value.type, TensorType) and isinstance(target.type, TensorType)):
         fix = "the new value must be of the shared variable's type"
     elif value.dtype != target.dtype:
-        fix = (
-            f"cast it, e.g. T.cast(new_value, '{target.dtype}')"
-            + (", or build the graph with config.floatX='float32'"
-               if target.dtype == "float32" else "")
+        fix = f"cast it, e.g. T.cast(new_value, '{target.dtype}')" + (
+            ", or build the graph with config.floatX='float32'" if target.dtype == "float32" else ""
         )
     elif value.ndim != target.ndim:
         fix = "give the new value the same number of dimensions"
@@ -275,13 +269,14 @@ def _default_updates(
     frontier = roots
     while frontier:
         found = [
-            v for v in graph_inputs(frontier)
+            v
+            for v in graph_inputs(frontier)
             if isinstance(v, SharedVariable) and v.default_update is not None and v not in excluded
         ]
         for variable in found:
             excluded.add(variable)
             added.append((variable, _check_update_type(variable, variable.default_update)))
-        frontier = [update for _, update in added[len(added) - len(found):]]
+        frontier = [update for _, update in added[len(added) - len(found) :]]
     return added
 
 
@@ -301,11 +296,7 @@ def _check_unused(specs: list[In], used: set[Variable], policy: str) -> None:
 
 def _missing_input_message(variable: Variable, roots: list[Variable]) -> str:
     reader = next(
-        (
-            v.owner
-            for v in ancestors(roots)
-            if v.owner is not None and variable in v.owner.inputs
-        ),
+        (v.owner for v in ancestors(roots) if v.owner is not None and variable in v.owner.inputs),
         None,
     )
     where = ""

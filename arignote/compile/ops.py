@@ -58,6 +58,14 @@ class FromFunctionOp(Op):
             return super().infer_shape(node, input_shapes)
         return self._infer_shape(node, input_shapes)
 
+    def L_op(self, inputs, outputs, output_grads):
+        from arignote.gradient import grad_not_implemented
+
+        return [
+            grad_not_implemented(self, position, x, "an op made by as_op has no gradient")
+            for position, x in enumerate(inputs)
+        ]
+
 
 def as_op(
     itypes: Sequence[Type],

@@ -35,8 +35,10 @@ class SharedVariable(Variable):
         """The stored value: a copy, or with ``borrow=True`` the stored object itself."""
         if borrow:
             return self._value
-        return self._value.copy() if isinstance(self._value, np.ndarray) else copy.deepcopy(
-            self._value
+        return (
+            self._value.copy()
+            if isinstance(self._value, np.ndarray)
+            else copy.deepcopy(self._value)
         )
 
     def filter_value(self, value: Any) -> Any:

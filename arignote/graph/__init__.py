@@ -8,6 +8,17 @@ from arignote.graph.traversal import ancestors, graph_inputs, io_toposort, topos
 from arignote.graph.type import Type
 
 __all__ = [
-    "Apply", "Constant", "FunctionGraph", "Op", "Type", "Variable", "ancestors", "clone",
-    "clone_get_equiv", "clone_replace", "graph_inputs", "io_toposort", "toposort",
+    "Apply",
+    "Constant",
+    "FunctionGraph",
+    "Op",
+    "Type",
+    "Variable",
+    "ancestors",
+    "clone",
+    "clone_get_equiv",
+    "clone_replace",
+    "graph_inputs",
+    "io_toposort",
+    "toposort",
 ]

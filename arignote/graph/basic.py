@@ -29,8 +29,16 @@ _STR_DEPTH = 3
 class Variable:
     """A symbolic value of a known ``Type``: a graph input or an Apply output."""
 
-    __slots__ = ("type", "owner", "index", "name", "_tag", "auto_id", "_eval_functions",
-                 "__weakref__")
+    __slots__ = (
+        "type",
+        "owner",
+        "index",
+        "name",
+        "_tag",
+        "auto_id",
+        "_eval_functions",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -120,6 +128,12 @@ class Constant(Variable):
             return self.name
         text = str(self.data).replace("\n", "")
         return text if len(text) < 20 else text[:17] + "..."
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        text = " ".join(str(self.data).split())
+        text = text if len(text) < 40 else text[:37] + "..."
+        return f"{type(self).__name__}({self.type}, data={text}{name})"
 
 
 class Apply:

@@ -125,7 +125,9 @@ class FunctionGraph:
                 feature.on_change_input(self, node, position, old_variable, new_variable, reason)
         self._prune_if_unused(old_variable, reason)
 
-    def replace(self, old: Variable, new: Variable, reason: str = "", verbose: bool = False) -> None:
+    def replace(
+        self, old: Variable, new: Variable, reason: str = "", verbose: bool = False
+    ) -> None:
         """Make every client of ``old`` read ``new`` instead."""
         if old not in self.variables:
             return
@@ -177,6 +179,7 @@ class FunctionGraph:
 
     # ---- features -------------------------------------------------------------------
     def attach_feature(self, feature: Any) -> None:
+        """Add a listener; it hears of later changes (``on_attach`` may scan the graph)."""
         if feature in self._features:
             return
         self._features.append(feature)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from arignote.graph.basic import Apply, Constant, Variable
+from arignote.graph.basic import Constant, Variable
 from arignote.graph.traversal import graph_inputs, io_toposort
 
 
@@ -123,4 +123,3 @@ def replace_and_rebuild(
         rebuild_unchanged=False,
     )
     return [equiv[o] for o in outputs]
-

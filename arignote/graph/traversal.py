@@ -17,9 +17,7 @@ def _as_set(variables: Iterable[Variable]) -> Container[Variable]:
     return variables if isinstance(variables, (set, frozenset, dict)) else set(variables)
 
 
-def ancestors(
-    outputs: Iterable[Variable], blockers: Iterable[Variable] = ()
-) -> Iterator[Variable]:
+def ancestors(outputs: Iterable[Variable], blockers: Iterable[Variable] = ()) -> Iterator[Variable]:
     """Every variable that ``outputs`` depend on (outputs included), each once.
 
     Walking stops at ``blockers``: they are yielded, their ancestors are not.
@@ -37,9 +35,7 @@ def ancestors(
             stack.extend(reversed(variable.owner.inputs))
 
 
-def graph_inputs(
-    outputs: Iterable[Variable], blockers: Iterable[Variable] = ()
-) -> list[Variable]:
+def graph_inputs(outputs: Iterable[Variable], blockers: Iterable[Variable] = ()) -> list[Variable]:
     """The ownerless variables (and reached blockers) that ``outputs`` depend on."""
     blocked = _as_set(blockers)
     return [v for v in ancestors(outputs, blocked) if v.owner is None or v in blocked]

@@ -38,15 +38,20 @@ _KINDS: dict[str, tuple[int | None, ...]] = {
     "tensor7": (None,) * 7,
 }
 _PREFIXES = {
-    "": None, "b": "int8", "w": "int16", "i": "int32", "l": "int64",
-    "f": "float32", "d": "float64", "c": "complex64", "z": "complex128",
+    "": None,
+    "b": "int8",
+    "w": "int16",
+    "i": "int32",
+    "l": "int64",
+    "f": "float32",
+    "d": "float64",
+    "c": "complex64",
+    "z": "complex128",
 }
 
 
 def _single(dtype: str | None, kind_shape: tuple[int | None, ...]):
-    def constructor(
-        name: str | None = None, dtype: str | None = dtype, shape=None
-    ) -> Variable:
+    def constructor(name: str | None = None, dtype: str | None = dtype, shape=None) -> Variable:
         if shape is None:
             shape = kind_shape
         elif len(shape) != len(kind_shape):
@@ -91,4 +96,4 @@ def _build() -> dict[str, object]:
 
 _CONSTRUCTORS = _build()
 globals().update(_CONSTRUCTORS)
-__all__ = sorted(_CONSTRUCTORS)
+__all__ = sorted(_CONSTRUCTORS)  # noqa: PLE0605  (built from the table above)

@@ -73,20 +73,17 @@ class TensorType(Type):
                     raise ValueError("broadcastable and shape have different lengths")
                 for position, (b, s) in enumerate(zip(broadcastable, shape)):
                     if b and s not in (None, 1):
-                        raise ValueError(f"dimension {position} is broadcastable but has length {s}")
+                        raise ValueError(
+                            f"dimension {position} is broadcastable but has length {s}"
+                        )
                     if b:
                         shape[position] = 1
         self.shape: tuple[int | None, ...] = tuple(shape)
+        # Derived once: types are immutable, and these are read on every call.
+        self.broadcastable: tuple[bool, ...] = tuple(s == 1 for s in self.shape)
+        self.ndim = len(self.shape)
         self.name = name
         self.numpy_dtype = np.dtype(self.dtype)
-
-    @property
-    def broadcastable(self) -> tuple[bool, ...]:
-        return tuple(s == 1 for s in self.shape)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
 
     def clone(
         self,
@@ -234,8 +231,10 @@ class TensorType(Type):
             return "col"
         if all(s is None for s in self.shape) and self.ndim in _ND_NAMES:
             return _ND_NAMES[self.ndim]
-        return "shape=(" + ", ".join("?" if s is None else str(s) for s in self.shape) + (
-            ",)" if self.ndim == 1 else ")"
+        return (
+            "shape=("
+            + ", ".join("?" if s is None else str(s) for s in self.shape)
+            + (",)" if self.ndim == 1 else ")")
         )
 
     __repr__ = __str__

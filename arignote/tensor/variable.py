@@ -214,7 +214,9 @@ class _TensorOperators:
         return _math().dot(self, other)
 
     def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _reduction().sum(self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return _reduction().sum(
+            self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype
+        )
 
     def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
         return _reduction().prod(
@@ -287,4 +289,3 @@ class TensorConstant(_TensorOperators, Constant):
     @property
     def value(self) -> Any:
         return self.data
-

@@ -27,9 +27,7 @@ class PythonLinker:
         order = fgraph.toposort()
         inputs = list(fgraph.inputs)
         outputs = list(fgraph.outputs)
-        constants = {
-            v: v.data for node in order for v in node.inputs if isinstance(v, Constant)
-        }
+        constants = {v: v.data for node in order for v in node.inputs if isinstance(v, Constant)}
         constants.update({o: o.data for o in outputs if isinstance(o, Constant)})
         frees = _release_schedule(order, set(inputs) | set(outputs) | set(constants))
 
