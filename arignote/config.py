@@ -41,15 +41,6 @@ class Flag:
         return value
 
 
-def _parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected True or False")
-
-
 def _parse_optimizer(text: str) -> str | None:
     return None if text in ("None", "none", "") else text
 
@@ -89,18 +80,20 @@ _FLAGS = (
     ),
     Flag("compiledir", _default_compiledir(), "directory of the compiled-kernel cache"),
     Flag("cast_policy", "custom", "how Python scalars get their dtype", ("custom", "numpy+floatX")),
-    Flag("int_division", "floatX", "meaning of / between integers", ("floatX", "int", "raise")),
     Flag(
         "on_unused_input",
         "raise",
         "what function() does with an unused input",
         ("raise", "warn", "ignore"),
     ),
+    Flag("optimizer_including", "", "extra rewrite tags to apply, separated by ':'"),
+    Flag("optimizer_excluding", "", "rewrite tags (or names) not to apply, separated by ':'"),
+    Flag("optimizer_requiring", "", "tags every applied rewrite must carry, separated by ':'"),
     Flag(
-        "warn_float64", "ignore", "what to do when a float64 is built", ("ignore", "warn", "raise")
-    ),
-    Flag(
-        "print_global_stats", False, "print compile statistics at exit", (True, False), _parse_bool
+        "on_opt_error",
+        "warn",
+        "what a failing rewrite does: warn and skip it, or raise",
+        ("warn", "raise", "ignore"),
     ),
 )
 

@@ -79,7 +79,7 @@ def test_arignote_flags_win_over_theano_flags():
         ("nonsense=1", r"ARIGNOTE_FLAGS: unknown flag 'nonsense'; known flags: .*floatX"),
         ("floatX=float33", r"ARIGNOTE_FLAGS: config.floatX must be one of .*'float32'.*float33"),
         ("floatX", r"ARIGNOTE_FLAGS: expected key=value, got 'floatX'"),
-        ("print_global_stats=maybe", r"print_global_stats: cannot read 'maybe'"),
+        ("on_opt_error=maybe", r"config.on_opt_error must be one of .*'raise'.*maybe"),
     ],
 )
 def test_bad_environment_flags_are_clear_errors(flags, expected):
@@ -147,8 +147,8 @@ def test_setting_a_flag_directly_is_validated():
     assert private.floatX == "float32" and config.floatX == "float64"
     with pytest.raises(ValueError, match="floatX must be one of"):
         private.floatX = "double"
-    private.print_global_stats = "yes"
-    assert private.print_global_stats is True
+    private.optimizer = "None"
+    assert private.optimizer is None
 
 
 def test_unknown_attribute_errors():

@@ -142,6 +142,11 @@ class Function:
             converted.append(value)
         return converted
 
+    @property
+    def maker(self) -> Function:
+        """Theano's ``f.maker``: what built the function (``f.maker.fgraph``, ``f.maker.mode``)."""
+        return self
+
     # ---- describing -------------------------------------------------------------------
     def _describe(self) -> str:
         return f"function {self.name!r}" if self.name else "function"

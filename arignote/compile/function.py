@@ -94,6 +94,7 @@ def function(
 
     fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
     chosen_mode = get_mode(mode)
+    chosen_mode.rewrite(fgraph)
     program = chosen_mode.linker.make_program(fgraph)
     return Function(
         program=program,

@@ -1,35 +1,101 @@
 """Modes: which rewrites run on a function's graph, and which backend runs it.
 
-Until the rewrite engine and the compiled backend land, every mode runs the
-graph unchanged on the reference (``py``) linker; the names are accepted
-now so that user code written for Theano runs as is.
+A ``Mode`` pairs a linker (the backend) with a rewrite query on the staged
+database ``optdb`` (see ``arignote.graph.rewriting.stages``). ``FAST_RUN``
+applies every rewrite tagged ``fast_run``; ``FAST_COMPILE`` only the cheap,
+always-safe ones tagged ``fast_compile``. ``mode.including(...)``,
+``.excluding(...)`` and ``.requiring(...)`` refine the query by tag or by
+rewrite name, as do ``config.optimizer_including/excluding/requiring``.
+Every mode runs on the reference (``py``) linker until the compiled
+backend lands.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from arignote.config import config
+from arignote.graph.fg import FunctionGraph
+from arignote.graph.rewriting.db import RewriteQuery
+from arignote.graph.rewriting.stages import optdb
 from arignote.link.python.linker import PythonLinker
 
 _LINKERS = {"py": PythonLinker}
 _KNOWN_MODES = ("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "NanGuardMode")
+_OPTIMIZER_TAGS = {"fast_run": "fast_run", "fast_compile": "fast_compile", "merge": "merge"}
+
+
+def _query_for(optimizer: str | RewriteQuery | None) -> RewriteQuery | None:
+    if optimizer is None or optimizer == "None":
+        return None
+    if isinstance(optimizer, RewriteQuery):
+        return optimizer
+    if optimizer not in _OPTIMIZER_TAGS:
+        known = ", ".join([*_OPTIMIZER_TAGS, "None"])
+        raise ValueError(f"unknown optimizer {optimizer!r}; known: {known}")
+    return RewriteQuery(include=frozenset({_OPTIMIZER_TAGS[optimizer]}))
+
+
+def _flag_tags(value: str) -> set[str]:
+    return {tag for tag in value.split(":") if tag}
 
 
 class Mode:
-    """A linker (backend) and an optimizer (a rewrite selection)."""
+    """A linker (backend) and a rewrite query (which rewrites to apply).
 
-    def __init__(self, linker: str | Any = "py", optimizer: str | None = None, name: str = ""):
+    >>> Mode(optimizer="fast_run").excluding("fusion").query.exclude
+    frozenset({'fusion'})
+    """
+
+    def __init__(
+        self,
+        linker: str | Any = "py",
+        optimizer: str | RewriteQuery | None = "fast_run",
+        name: str = "",
+    ):
         if isinstance(linker, str):
             if linker not in _LINKERS:
                 raise ValueError(f"unknown linker {linker!r}; known: {', '.join(_LINKERS)}")
             linker = _LINKERS[linker]()
         self.linker = linker
-        self.optimizer = optimizer
+        self.query = _query_for(optimizer)
         self.name = name
 
+    def _with_query(self, query: RewriteQuery) -> Mode:
+        twin = Mode(self.linker, query, self.name)
+        return twin
+
+    def including(self, *tags: str) -> Mode:
+        return self._with_query((self.query or RewriteQuery()).including(*tags))
+
+    def excluding(self, *tags: str) -> Mode:
+        return self._with_query((self.query or RewriteQuery()).excluding(*tags))
+
+    def requiring(self, *tags: str) -> Mode:
+        return self._with_query((self.query or RewriteQuery()).requiring(*tags))
+
+    def effective_query(self) -> RewriteQuery | None:
+        """The query with the ``config.optimizer_*`` flags applied."""
+        if self.query is None:
+            return None
+        return (
+            self.query.including(*_flag_tags(config.optimizer_including))
+            .excluding(*_flag_tags(config.optimizer_excluding))
+            .requiring(*_flag_tags(config.optimizer_requiring))
+        )
+
+    def rewrite(self, fgraph: FunctionGraph) -> dict[str, int]:
+        """Apply this mode's rewrites to ``fgraph`` in place; return how often each fired."""
+        query = self.effective_query()
+        if query is None:
+            return {}
+        # Tensor rewrites register themselves into optdb when their package is imported.
+        importlib.import_module("arignote.tensor.rewriting")
+        return optdb.query(query).apply(fgraph)
+
     def __repr__(self) -> str:
-        return f"Mode(linker={self.linker.name!r}, optimizer={self.optimizer!r})"
+        return f"Mode(linker={self.linker.name!r}, query={self.query})"
 
 
 def get_mode(mode: str | Mode | None) -> Mode:

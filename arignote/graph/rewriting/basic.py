@@ -111,9 +111,10 @@ def report_rewrite_error(rewriter: Any, node: Apply | None, exc: Exception) -> N
     """Raise or warn (``config.on_opt_error``) that ``rewriter`` failed on ``node``."""
     where = f" on node {node}" if node is not None else ""
     message = f"rewrite {rewriter} failed{where}: {type(exc).__name__}: {exc}"
-    if getattr(config, "on_opt_error", "warn") == "raise":
+    if config.on_opt_error == "raise":
         raise RewriteError(message) from exc
-    warnings.warn(message + " (skipped; set on_opt_error=raise to stop here)", stacklevel=2)
+    if config.on_opt_error == "warn":
+        warnings.warn(message + " (skipped; set on_opt_error=raise to stop here)", stacklevel=3)
 
 
 def _as_pairs(node: Apply, result: Replacements) -> list[tuple[Variable, Variable]]:
