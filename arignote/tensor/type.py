@@ -25,6 +25,8 @@ _ND_NAMES = {0: "scalar", 1: "vector", 2: "matrix", 3: "tensor3", 4: "tensor4", 
 def _resolve_dtype(dtype: str | np.dtype | type | None) -> str:
     if dtype is None or (isinstance(dtype, str) and dtype == "floatX"):
         return config.floatX
+    if isinstance(dtype, str) and dtype in ALL_DTYPES:
+        return dtype  # the common case, without NumPy's dtype parsing
     try:
         resolved = str(np.dtype(dtype))
     except TypeError:

@@ -1,3 +1,3 @@
 """Tensor rewrites; importing this package registers them into ``optdb``'s stages."""
 
-from arignote.tensor.rewriting import basic  # noqa: F401
+from arignote.tensor.rewriting import basic, fusion  # noqa: F401
