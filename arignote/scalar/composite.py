@@ -44,8 +44,7 @@ class Composite(ScalarOp):
         self.nin = len(self.inputs)
         self.nout = len(self.outputs)
         self.structure = self._structure()
-        text = ", ".join(_expression(o, self.inputs) for o in self.outputs)
-        self.name = "composite{" + (text if len(text) <= 120 else text[:117] + "...") + "}"
+        self.name = "composite{" + ", ".join(_expression(o, self.inputs) for o in self.outputs) + "}"
 
     def _structure(self) -> tuple:
         """A hashable description of the inner graph: equal graphs, equal structures."""
@@ -135,7 +134,9 @@ def _expression(variable: Variable, inputs: list[Variable]) -> str:
         )
         for index, output in enumerate(node.outputs):
             suffix = f".{index}" if len(node.outputs) > 1 else ""
-            names[output] = f"{node.op}({args}){suffix}"
+            text = f"{node.op}({args}){suffix}"
+            # Capped, so a deep region's name stays short (its text would grow quadratically).
+            names[output] = text if len(text) <= 120 else text[:117] + "..."
     if isinstance(variable, Constant):
         return str(np.asarray(variable.data))
     return names[variable]
