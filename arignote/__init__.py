@@ -9,7 +9,8 @@ from arignote.config import config
 from arignote.compile import In, Mode, Out, SharedVariable, as_op, function, shared
 from arignote.graph import Apply, Constant, FunctionGraph, Op, Type, Variable
 from arignote.graph.replace import clone_replace
-from arignote.gradient import grad
+from arignote.compile.builders import OpFromGraph
+from arignote.gradient import Lop, Rop, grad, subgraph_grad
 from arignote import tensor  # noqa: F401  (theano.tensor)
 from arignote import gradient  # noqa: F401
 from arignote.tensor import dot
@@ -33,9 +34,12 @@ __all__ = [
     "Constant",
     "FunctionGraph",
     "In",
+    "Lop",
     "Mode",
     "Op",
+    "OpFromGraph",
     "Out",
+    "Rop",
     "SharedVariable",
     "Type",
     "Variable",
@@ -47,5 +51,6 @@ __all__ = [
     "grad",
     "gradient",
     "shared",
+    "subgraph_grad",
     "tensor",
 ]

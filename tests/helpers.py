@@ -171,3 +171,98 @@ def case_id(value: Any) -> str:
     if isinstance(value, tuple):
         return "+".join("x".join(map(str, s)) if s else "0d" for s in value)
     return str(value)
+
+
+def table_params(cases: Sequence[OpCase]) -> tuple[list, list]:
+    """pytest params for a table whose rows carry their own layouts: (value params, grad params).
+
+    Value params are ``(case, layout, dtypes)`` for every layout and dtype combination; grad
+    params ``(case, layout)`` for every ``grad_layouts`` (else ``layouts``) of a ``grad`` row.
+    """
+    import pytest
+
+    value = [
+        pytest.param(case, layout, dtypes, id=f"{case.name}-{case_id(layout)}-{case_id(dtypes)}")
+        for case in cases
+        for layout in case.layouts
+        for dtypes in case.dtypes
+    ]
+    grad = [
+        pytest.param(case, layout, id=f"{case.name}-{case_id(layout)}")
+        for case in cases
+        if case.grad
+        for layout in (case.grad_layouts or case.layouts)
+    ]
+    return value, grad
+
+
+def assert_infer_shape(output: Any, inputs: Sequence[Any], values: Sequence[np.ndarray]) -> None:
+    """``infer_shape`` of ``output``'s op, evaluated on ``values``, is the shape it computes."""
+    from arignote.graph.basic import Variable
+    from arignote.tensor.shape import shape_i
+
+    node = output.owner
+    input_shapes = [tuple(shape_i(v, axis) for axis in range(v.ndim)) for v in node.inputs]
+    inferred = node.op.infer_shape(node, input_shapes)[output.index]
+    symbolic = [length for length in inferred if isinstance(length, Variable)]
+    computed = arignote.function(inputs, [output, *symbolic], on_unused_input="ignore")(*values)
+    actual, lengths = computed[0], iter(computed[1:])
+    got = tuple(int(next(lengths)) if isinstance(n, Variable) else int(n) for n in inferred)
+    assert got == actual.shape, f"infer_shape gives {got}, the op computed {actual.shape}"
+
+
+def check_infer_shape(case: OpCase, rng, layout: Sequence[Shape], dtypes: Sequence[str]) -> None:
+    """Every node of the case's graph: its ``infer_shape``, evaluated, is the shape it computes.
+
+    Checks composites too: each op inside them is asked for its output shapes
+    from its inputs' shapes, and the answer is compared with what it returned.
+    """
+    from arignote.graph.basic import Variable
+    from arignote.graph.traversal import io_toposort
+    from arignote.tensor.shape import shape_i
+
+    values = draw_inputs(case, rng, layout, dtypes)
+    inputs = [variable_for(v, f"x{i}") for i, v in enumerate(values)]
+    output = case.build(*inputs)
+    predictions = []
+    for node in io_toposort(inputs, [output]):
+        input_shapes = [tuple(shape_i(v, axis) for axis in range(v.ndim)) for v in node.inputs]
+        for variable, lengths in zip(node.outputs, node.op.infer_shape(node, input_shapes)):
+            assert len(lengths) == variable.ndim, (
+                f"{node.op}: infer_shape gives {len(lengths)} lengths for a {variable.ndim}-d output"
+            )
+            predictions.append((node.op, variable, tuple(lengths)))
+    symbolic = [n for _, _, lengths in predictions for n in lengths if isinstance(n, Variable)]
+    computed = arignote.function(
+        inputs, [v for _, v, _ in predictions] + symbolic, on_unused_input="ignore"
+    )(*values)
+    actual, lengths = computed[: len(predictions)], iter(computed[len(predictions) :])
+    for (op, _, inferred), value in zip(predictions, actual):
+        got = tuple(int(next(lengths)) if isinstance(n, Variable) else int(n) for n in inferred)
+        assert got == np.shape(value), (
+            f"{op}: infer_shape gives {got}, it computed {np.shape(value)}"
+        )
+
+
+def well_conditioned(low: float = -1.0, high: float = 1.0) -> Sampler:
+    """Matrices (or stacks of them) with uniform entries plus a large diagonal: far from
+    singular, so inverses, solves and factorizations are well conditioned; integers too."""
+
+    def sample(rng: np.random.Generator, shape: Shape, dtype: str) -> np.ndarray:
+        if len(shape) < 2:
+            return uniform(low, high)(rng, shape, dtype)
+        rows, columns = shape[-2:]
+        diagonal = np.eye(rows, columns) * (max(rows, columns) + 1) * max(abs(low), abs(high))
+        if np.dtype(dtype).kind in "iu":
+            values = rng.integers(math.ceil(low), math.floor(high) + 1, size=shape)
+            return np.asarray(values + diagonal.astype(int), dtype=dtype)
+        return np.asarray(rng.uniform(low, high, size=shape) + diagonal, dtype=dtype)
+
+    return sample
+
+
+def positive_definite(rng: np.random.Generator, shape: Shape, dtype: str) -> np.ndarray:
+    """Symmetric positive definite matrices ``B Bᵀ + n I`` (``shape`` is square)."""
+    n = shape[-1]
+    factor = rng.uniform(-1, 1, size=shape)
+    return np.asarray(factor @ np.swapaxes(factor, -1, -2) + n * np.eye(n), dtype=dtype)

@@ -1,6 +1,9 @@
-"""alloc, zeros/ones(_like), arange, eye and identity_like vs NumPy."""
+"""alloc, zeros/ones(_like), arange, eye, identity_like, tri and mgrid/ogrid vs NumPy;
+``CASES`` at the end is the family's table."""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pytest
@@ -11,6 +14,14 @@ from arignote import config
 from arignote.gradient import DisconnectedInputError, verify_grad
 from arignote.tensor.alloc import Alloc, ARange
 from arignote.tensor.shape import shape_i
+from tests.helpers import (
+    OpCase,
+    check_infer_shape,
+    check_op,
+    check_op_grad,
+    table_params,
+    uniform,
+)
 
 
 def typed_like(value, name):
@@ -323,3 +334,172 @@ def test_eye_errors():
         T.eye(3, 3, 1.5)
     with pytest.raises(ValueError, match="must not be negative"):
         T.eye(-1)
+
+
+# ---- tri, mgrid, ogrid -----------------------------------------------------------------------
+def test_tri_static_shape_dtype_and_symbolic_k():
+    assert T.tri(3, 4).type.shape == (3, 4) and T.tri(3).dtype == config.floatX
+    n = T.lscalar("n")
+    k = T.lscalar("k")
+    f = arignote.function([n, k], T.tri(n, 3, k, dtype="int8"))
+    for size, offset in [(0, 0), (2, -1), (4, 2)]:
+        got = f(size, offset)
+        assert got.dtype == np.int8
+        np.testing.assert_array_equal(got, np.tri(size, 3, offset, dtype="int8"))
+
+
+def test_grids_are_lists_with_static_shapes():
+    grids = T.mgrid[0:3, 0:4]
+    assert isinstance(grids, list) and len(grids) == 2
+    assert [g.type.shape for g in grids] == [(3, 4), (3, 4)]
+    assert [g.type.shape for g in T.ogrid[0:3, 0:4]] == [(3, 1), (1, 4)]
+    for got, expected in zip(T.mgrid[0:3, 1:7:2], np.mgrid[0:3, 1:7:2]):
+        np.testing.assert_array_equal(got.eval(), expected)
+    (single,) = T.mgrid[2:5]
+    np.testing.assert_array_equal(single.eval(), np.mgrid[2:5])
+    n = T.lscalar("n")
+    f = arignote.function([n], T.ogrid[0:n, 0:2:3j])
+    for got, expected in zip(f(3), np.ogrid[0:3, 0:2:3j]):
+        np.testing.assert_allclose(got, expected)
+
+
+def test_grid_errors():
+    with pytest.raises(TypeError, match="entry 1 must be a slice"):
+        T.mgrid[0:3, 2]
+    with pytest.raises(ValueError, match="slice 0 has no stop"):
+        T.ogrid[1:]
+
+
+# ---- the table: value, gradient and every node's infer_shape --------------------------------
+ANY = uniform(-3, 3)
+LENGTHS = uniform(0, 4)
+BOUNDS = uniform(-2, 2)
+FLOAT = (("float64",), ("float32",))
+INT = (("int64",), ("int32",))
+
+
+def row(name, build, reference, layouts, dtypes, domains=(ANY,), grad=False, **options):
+    return OpCase(name, build, reference, domains, dtypes, layouts, grad=grad, **options)
+
+
+CASES = [
+    row(
+        "alloc",
+        lambda v: T.alloc(v, 2, 3),
+        lambda v: np.broadcast_to(v, (2, 3)).copy(),
+        (((3,),), ((1, 3),), ((),), ((2, 1),)),
+        FLOAT + (("int16",), ("bool",)),
+        grad=True,
+    ),
+    row(
+        "alloc_symbolic",
+        lambda v, n: T.alloc(v, n, 1, v.shape[0]),
+        lambda v, n: np.broadcast_to(v, (int(n), 1, len(v))).copy(),
+        (((3,), ()), ((0,), ()), ((1,), ())),
+        (("float64", "int64"), ("int8", "int32")),
+        (ANY, LENGTHS),
+    ),
+    row(
+        "zeros",
+        lambda x: T.zeros((x.shape[0], 2), dtype=x.dtype) + x.dimshuffle(0, "x"),
+        lambda x: np.zeros((len(x), 2), x.dtype) + x[:, None],
+        (((3,),), ((0,),)),
+        FLOAT,
+        grad=True,
+    ),
+    row(
+        "arange",
+        lambda n: T.arange(n),
+        np.arange,
+        (((),),),
+        INT + (("uint8",),),
+        (LENGTHS,),
+        out_dtype=lambda d: "int64",  # Theano's rule: 0 (int8) and a uint8 upcast to int16
+    ),
+    row(
+        "arange_float",
+        lambda a: T.arange(a, 3.0, 0.5),
+        lambda a: np.arange(a, 3.0, 0.5),
+        (((),),),
+        (("float64",),),
+        (BOUNDS,),
+        grad=True,
+    ),
+    row("eye", lambda n: T.eye(n, 3, 1), lambda n: np.eye(n, 3, 1), (((),),), INT, (LENGTHS,)),
+    row(
+        "identity_like",
+        lambda x: T.identity_like(x),
+        lambda x: np.eye(*x.shape, dtype=x.dtype),
+        (((2, 3),), ((0, 2),), ((1, 1),)),
+        FLOAT + (("int8",), ("bool",)),
+    ),
+    row("tri", lambda n: T.tri(n, 4, -1), lambda n: np.tri(n, 4, -1), (((),),), INT, (LENGTHS,)),
+    row(
+        "tri_like",
+        lambda x: T.tri(x.shape[0], x.shape[1], 1, dtype=x.dtype) * x,
+        lambda x: np.tri(*x.shape, 1, dtype=x.dtype) * x,
+        (((2, 3),), ((4, 2),), ((0, 3),)),
+        FLOAT,
+        grad=True,
+    ),
+    row(
+        "mgrid",
+        lambda n: T.stack(T.mgrid[0:n, 1:6:2]),
+        lambda n: np.mgrid[0:n, 1:6:2],
+        (((),),),
+        INT,
+        (LENGTHS,),
+        out_dtype=lambda d: "int64",
+    ),
+    row(
+        "mgrid_float",
+        lambda a: T.stack(T.mgrid[a:3.0:0.5, 0:2]),
+        lambda a: np.mgrid[a:3.0:0.5, 0:2],
+        (((),),),
+        (("float64",),),
+        (BOUNDS,),
+        grad=True,
+    ),
+    row(
+        "mgrid_points",
+        lambda a: T.stack(T.mgrid[a:2:5j]),
+        lambda a: np.mgrid[a:2:5j][None],
+        (((),),),
+        (("float64",),),
+        (BOUNDS,),
+        grad=True,
+    ),
+    row(
+        "ogrid",
+        lambda n: sum(T.ogrid[0:n, 0:3, 1:2]),
+        lambda n: sum(np.ogrid[0:n, 0:3, 1:2]),
+        (((),),),
+        INT,
+        (LENGTHS,),
+        out_dtype=lambda d: "int64",
+    ),
+]
+
+VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
+
+
+@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
+def test_table_value_matches_numpy(case, layout, dtypes):
+    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
+
+
+@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
+def test_table_gradient_matches_finite_differences(case, layout):
+    check_op_grad(case, np.random.default_rng(1), layout)
+
+
+@pytest.mark.parametrize(
+    "case, layout",
+    [
+        pytest.param(c, layout, id=f"{c.name}-{i}")
+        for c in CASES
+        for i, layout in enumerate(c.layouts)
+    ],
+)
+def test_table_every_node_infers_its_shape(case, layout):
+    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])

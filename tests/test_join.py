@@ -1,6 +1,9 @@
-"""join/concatenate, stack and split vs NumPy: values, static shapes, gradients, errors."""
+"""join/concatenate, stack, stacklists and split vs NumPy: values, static shapes, gradients,
+errors; ``CASES`` at the end is the family's table."""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pytest
@@ -10,6 +13,14 @@ import arignote.tensor as T
 from arignote.gradient import verify_grad
 from arignote.tensor.join import Join, Split
 from arignote.tensor.shape import shape_i
+from tests.helpers import (
+    OpCase,
+    check_infer_shape,
+    check_op,
+    check_op_grad,
+    table_params,
+    uniform,
+)
 
 
 def typed_like(value, name):
@@ -325,3 +336,108 @@ def test_split_errors():
         fn(np.ones(5), np.array([1, 1]))
     with pytest.raises(ValueError, match="into 2 pieces got 3 sizes"):
         fn(np.ones(5), np.array([1, 1, 3]))
+
+
+# ---- stacklists -----------------------------------------------------------------------------
+def test_stacklists_nests_into_leading_axes():
+    a, b, c, d = T.scalars("a", "b", "c", "d")
+    x = T.stacklists([[a, b], [c, d]])
+    assert x.type.shape == (2, 2)
+    got = arignote.function([a, b, c, d], x)(1.0, 2.0, 3.0, 4.0)
+    np.testing.assert_array_equal(got, [[1.0, 2.0], [3.0, 4.0]])
+    m = T.matrix("m")
+    value = np.arange(6.0).reshape(2, 3)
+    cube = T.stacklists([[m, 2 * m], [m, m], [m, m]])
+    assert cube.ndim == 4
+    np.testing.assert_array_equal(
+        cube.eval({m: value}), np.array([[value, 2 * value], [value, value], [value, value]])
+    )
+    assert T.stacklists(m) is m
+    with pytest.raises(TypeError, match="same number of dimensions"):
+        T.stacklists([[a, b], [m, c]])
+
+
+# ---- the table: value, gradient and every node's infer_shape --------------------------------
+ANY = uniform(-3, 3)
+MIXED = (("float64", "float64"), ("int8", "float32"), ("bool", "int16"))
+TWO = (("float64", "float64"), ("float32", "float32"))
+
+
+def row(name, build, reference, layouts, dtypes=MIXED, domains=(ANY, ANY), grad=True):
+    return OpCase(name, build, reference, domains, dtypes, layouts, grad=grad)
+
+
+CASES = [
+    row(
+        "join_0",
+        lambda a, b: T.join(0, a, b),
+        lambda a, b: np.concatenate([a, b], 0),
+        (((2, 3), (4, 3)), ((0, 2), (1, 2)), ((1, 3), (1, 3))),
+    ),
+    row(
+        "concatenate_last",
+        lambda a, b: T.concatenate([a, b], axis=-1),
+        lambda a, b: np.concatenate([a, b], -1),
+        (((2, 3), (2, 1)), ((3,), (0,)), ((2, 1, 2), (2, 1, 3))),
+    ),
+    row(
+        "stack_1",
+        lambda a, b: T.stack([a, b], axis=1),
+        lambda a, b: np.stack([a, b], 1),
+        (((2, 3), (2, 3)), ((0,), (0,)), ((1, 2), (1, 2))),
+    ),
+    row(
+        "stack_scalars",
+        lambda a, b: T.stack([a, b, a]),
+        lambda a, b: np.stack([a, b, a]),
+        (((), ()),),
+        TWO,
+    ),
+    row(
+        "stacklists",
+        lambda a, b: T.stacklists([[a, b], [b, a], [a, a]]),
+        lambda a, b: np.array([[a, b], [b, a], [a, a]]),
+        (((2,), (2,)), ((), ()), ((0, 1), (0, 1))),
+        TWO,
+    ),
+    row(
+        "split_piece",
+        lambda x: T.split(x, [1, 3], 2, axis=1)[1],
+        lambda x: x[:, 1:],
+        (((2, 4),), ((0, 4),), ((1, 4, 2),)),
+        (("float64",), ("int8",)),
+        (ANY,),
+    ),
+    row(
+        "split_rejoined",
+        lambda x: T.join(0, *reversed(T.split(x, [2, 0, 1], 3))),
+        lambda x: np.concatenate([x[2:], x[:2]]),
+        (((3,),), ((3, 2),)),
+        (("float64",), ("float32",)),
+        (ANY,),
+    ),
+]
+
+VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
+
+
+@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
+def test_table_value_matches_numpy(case, layout, dtypes):
+    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
+
+
+@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
+def test_table_gradient_matches_finite_differences(case, layout):
+    check_op_grad(case, np.random.default_rng(1), layout)
+
+
+@pytest.mark.parametrize(
+    "case, layout",
+    [
+        pytest.param(c, layout, id=f"{c.name}-{i}")
+        for c in CASES
+        for i, layout in enumerate(c.layouts)
+    ],
+)
+def test_table_every_node_infers_its_shape(case, layout):
+    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])

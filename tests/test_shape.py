@@ -1,6 +1,13 @@
-"""Shape ops against NumPy: shape, shape_i, reshape, flatten, specify_shape, transpose, MakeVector."""
+"""Shape ops against NumPy: shape, shape_i, reshape, flatten, specify_shape, transpose, MakeVector,
+and the broadcastability ops (addbroadcast, unbroadcast, patternbroadcast, squeeze, shape_pad*).
+
+The focused tests come first; ``CASES`` at the end is the family's table (value, gradient and
+every node's ``infer_shape`` on each layout).
+"""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pytest
@@ -10,7 +17,23 @@ import arignote.tensor as T
 from arignote.gradient import DisconnectedInputError, grad, verify_grad
 from arignote.graph.basic import Variable
 from arignote.tensor.basic import get_scalar_constant_value
-from arignote.tensor.shape import MakeVector, Reshape, Shape_i, SpecifyShape, shape, shape_i
+from arignote.tensor.shape import (
+    MakeVector,
+    Rebroadcast,
+    Reshape,
+    Shape_i,
+    SpecifyShape,
+    shape,
+    shape_i,
+)
+from tests.helpers import (
+    OpCase,
+    check_infer_shape,
+    check_op,
+    check_op_grad,
+    table_params,
+    uniform,
+)
 
 RNG = np.random.default_rng(20240611)
 
@@ -331,3 +354,243 @@ def test_test_values_report_a_bad_reshape_at_the_line_that_builds_it():
         assert T.reshape(x, (3, 2)).tag.test_value.shape == (3, 2)
         with pytest.raises(ValueError, match=r"array of shape \(2, 3\) \(size 6\) into shape"):
             T.reshape(x, (4, 2))
+
+
+# ---- the table: every shape op, value against NumPy, gradient, infer_shape ----------------------
+ANY = uniform(-3, 3)
+ALL = (("float64",), ("float32",), ("int8",), ("bool",))
+FLOATS = (("float64",), ("float32",))
+
+
+def row(name, build, reference, layouts, dtypes=ALL, grad=True, domains=(ANY,), **options):
+    return OpCase(name, build, reference, domains, dtypes, layouts, grad=grad, **options)
+
+
+def flat_shape(x):
+    return np.array(x.shape, dtype="int64")
+
+
+CASES = [
+    row("shape", lambda x: x.shape, flat_shape, (((2, 3),), ((0, 4),), ((),), ((1,),)), grad=False),
+    row(
+        "shape_i",
+        lambda x: Shape_i(1)(x),
+        lambda x: np.int64(x.shape[1]),
+        (((2, 3),), ((4, 0),)),
+        grad=False,
+    ),
+    row(
+        "make_vector",
+        lambda x: T.stack([x, 2 * x, x]),
+        lambda x: np.stack([x, 2 * x, x]),
+        (((),),),
+        FLOATS,
+    ),
+    row(
+        "reshape",
+        lambda x: T.reshape(x, (2, -1)),
+        lambda x: x.reshape(2, -1),
+        (((2, 6),), ((4, 3, 1),), ((0, 2),), ((2,),)),
+    ),
+    row(
+        "reshape_symbolic",
+        lambda x: T.reshape(x, (x.shape[1], 1, x.shape[0])),
+        lambda x: x.reshape(x.shape[1], 1, x.shape[0]),
+        (((2, 3),), ((1, 4),), ((0, 3),)),
+    ),
+    row(
+        "flatten_2",
+        lambda x: T.flatten(x, 2),
+        lambda x: x.reshape(x.shape[0], -1),
+        (((2, 3, 4),), ((2, 0, 3),), ((1, 1, 3),)),
+    ),
+    row("ravel", lambda x: T.ravel(x), np.ravel, (((2, 3),), ((),), ((0, 2),), ((3, 1),))),
+    row(
+        "specify_shape",
+        lambda x: T.specify_shape(x, (x.shape[0], 3)),
+        lambda x: x,
+        (((2, 3),), ((0, 3),), ((1, 3),)),
+    ),
+    row(
+        "transpose",
+        lambda x: T.transpose(x, (1, 2, 0)),
+        lambda x: np.transpose(x, (1, 2, 0)),
+        (((2, 3, 4),), ((1, 3, 0),)),
+    ),
+    row("transpose_default", lambda x: x.T, np.transpose, (((2, 3),), ((4,),), ((1, 3),))),
+    row(
+        "swapaxes",
+        lambda x: T.swapaxes(x, 0, -1),
+        lambda x: np.swapaxes(x, 0, -1),
+        (((2, 3, 4),), ((1, 2),), ((0, 3),)),
+    ),
+    row(
+        "shape_padleft",
+        lambda x: T.shape_padleft(x, 2),
+        lambda x: x[None, None],
+        (((2, 3),), ((),), ((0,),)),
+    ),
+    row(
+        "shape_padright",
+        lambda x: T.shape_padright(x),
+        lambda x: x[..., None],
+        (((2, 3),), ((),), ((1,),)),
+    ),
+    row(
+        "shape_padaxis",
+        lambda x: T.shape_padaxis(x, -2),
+        lambda x: np.expand_dims(x, -2),
+        (((2, 3),), ((4,),), ((0, 1),)),
+    ),
+    row(
+        "expand_dims",
+        lambda x: T.expand_dims(x, (0, 3)),
+        lambda x: np.expand_dims(x, (0, 3)),
+        (((2, 3),), ((1, 0),)),
+    ),
+    row(
+        "addbroadcast",
+        lambda x, y: T.addbroadcast(T.unbroadcast(x, 1), 1) * y,
+        lambda x, y: x * y,
+        (((3, 1), (3, 4)), ((0, 1), (0, 2)), ((1, 1), (1, 1))),
+        (("float64", "float64"), ("float32", "int8")),
+        domains=(ANY, ANY),
+    ),
+    row(
+        "unbroadcast",
+        lambda x: T.unbroadcast(x, 0, -1),
+        lambda x: x,
+        (((1, 1),), ((1, 3),), ((2, 3),)),
+    ),
+    row(
+        "patternbroadcast",
+        lambda x: T.patternbroadcast(T.unbroadcast(x, 0), (True, False)),
+        lambda x: x,
+        (((1, 3),), ((1, 1),), ((1, 0),)),
+    ),
+    row(
+        "squeeze",
+        lambda x: T.squeeze(x),
+        np.squeeze,
+        (((3, 1, 4),), ((1, 1),), ((2, 3),), ((1, 0, 1),)),
+    ),
+    row(
+        "squeeze_axis",
+        lambda x: T.squeeze(T.unbroadcast(x, 0), 0),
+        lambda x: np.squeeze(x, 0),
+        (((1, 3),), ((1, 1),), ((1, 0, 2),)),
+    ),
+]
+
+VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
+
+
+@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
+def test_table_value_matches_numpy(case, layout, dtypes):
+    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
+
+
+@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
+def test_table_gradient_matches_finite_differences(case, layout):
+    check_op_grad(case, np.random.default_rng(1), layout)
+
+
+@pytest.mark.parametrize(
+    "case, layout",
+    [
+        pytest.param(c, layout, id=f"{c.name}-{i}")
+        for c in CASES
+        for i, layout in enumerate(c.layouts)
+    ],
+)
+def test_table_every_node_infers_its_shape(case, layout):
+    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])
+
+
+# ---- broadcastability: addbroadcast, unbroadcast, patternbroadcast, squeeze ------------------
+def test_rebroadcast_changes_only_the_static_shape():
+    x = T.matrix("x")
+    assert T.addbroadcast(x, 1).type.shape == (None, 1)
+    assert T.addbroadcast(x, 0, -1).type.shape == (1, 1)
+    r = T.row("r")
+    assert T.addbroadcast(r, 0) is r
+    assert T.unbroadcast(x, 0) is x
+    assert T.unbroadcast(r, 0).type.shape == (None, None)
+    assert T.unbroadcast(T.tensor("float64", shape=(1, 3)), 0, 1).type.shape == (None, 3)
+    both = T.patternbroadcast(r, (False, True))
+    assert both.type.shape == (None, 1) and isinstance(both.owner.op, Rebroadcast)
+    assert both.owner.op.axis == ((0, False), (1, True))
+    assert T.patternbroadcast(r, (True, False)) is r
+
+
+def test_addbroadcast_lets_an_axis_broadcast_and_checks_its_length():
+    x = T.matrix("x")
+    z = T.matrix("z")
+    f = arignote.function([x, z], T.addbroadcast(x, 1) + z)
+    np.testing.assert_array_equal(f(np.ones((2, 1)), np.ones((2, 3))), np.full((2, 3), 2.0))
+    with pytest.raises(ValueError, match=r"axis 1 was declared broadcastable.*axis 1 has length 3"):
+        f(np.ones((2, 3)), np.ones((2, 3)))
+    # The error that Elemwise raises points at this function.
+    with pytest.raises(ValueError, match=r"T\.addbroadcast"):
+        arignote.function([x, z], x + z)(np.ones((2, 1)), np.ones((2, 3)))
+
+
+def test_rebroadcast_gradient_restores_the_input_broadcastability():
+    r = T.row("r")
+    loose = T.unbroadcast(r, 0)
+    g = grad((loose * np.arange(3.0)).sum(), r)
+    assert g.type.shape[0] == 1
+    np.testing.assert_array_equal(g.eval({r: np.zeros((1, 3))}), [[0.0, 1.0, 2.0]])
+    node = T.addbroadcast(T.matrix(), 0).owner
+    back = node.op.L_op(node.inputs, node.outputs, [node.outputs[0].type()])[0]
+    assert back.type.shape == (None, None)
+
+
+def test_broadcastability_errors():
+    x = T.tensor("float64", shape=(None, 3), name="x")
+    with pytest.raises(
+        ValueError, match="cannot make axis 1 of .* broadcastable: its static length is 3"
+    ):
+        T.addbroadcast(x, 1)
+    with pytest.raises(IndexError, match="addbroadcast: axis 2 is out of range for 2 dimensions"):
+        T.addbroadcast(x, 2)
+    with pytest.raises(TypeError, match="unbroadcast: an axis must be an int"):
+        T.unbroadcast(x, 0.5)
+    with pytest.raises(ValueError, match="pattern .* has 1 entries"):
+        T.patternbroadcast(x, (True,))
+    with pytest.raises(ValueError, match="both made broadcastable and not"):
+        Rebroadcast((0, True), (0, False))
+
+
+def test_squeeze_semantics():
+    t = T.tensor("float64", shape=(1, None, 1, 4))
+    assert T.squeeze(t).type.shape == (None, 4)
+    assert T.squeeze(t, -2).type.shape == (1, None, 4)
+    assert T.squeeze(T.matrix()).type.shape == (None, None)
+    # A named axis of unknown length is checked to be 1 when the function runs.
+    m = T.matrix("m")
+    f = arignote.function([m], T.squeeze(m, (0,)))
+    np.testing.assert_array_equal(f(np.arange(3.0).reshape(1, 3)), np.arange(3.0))
+    with pytest.raises(ValueError, match="axis 0 has length 2"):
+        f(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="cannot remove axis 3 .* static length is 4"):
+        T.squeeze(t, 3)
+
+
+# ---- adding axes, swapping axes ------------------------------------------------------------
+def test_added_axes_are_broadcastable_and_errors_name_the_axis():
+    v = T.vector("v")
+    assert T.shape_padleft(v, 0).type.shape == (None,)
+    assert T.shape_padright(v, 2).type.shape == (None, 1, 1)
+    assert T.shape_padaxis(v, 0).type.shape == (1, None)
+    assert T.shape_padaxis(v, 1).type.shape == (None, 1)
+    assert T.expand_dims(v, -1).type.shape == (None, 1)
+    with pytest.raises(IndexError, match="expand_dims: axis 2 is out of range for 2 dimensions"):
+        T.shape_padaxis(v, 2)
+    with pytest.raises(ValueError, match="repeats an axis"):
+        T.expand_dims(v, (0, -3))
+    with pytest.raises(ValueError, match="n_ones must be a non-negative int"):
+        T.shape_padleft(v, -1)
+    with pytest.raises(IndexError, match="swapaxes: axis -3 is out of range"):
+        T.swapaxes(T.matrix(), 0, -3)
+    assert T.swapaxes(T.tensor("float64", shape=(2, None, 4)), 0, 2).type.shape == (4, None, 2)

@@ -1,4 +1,8 @@
-"""Basic indexing, set_subtensor/inc_subtensor and nonzero against NumPy."""
+"""Basic indexing, set_subtensor/inc_subtensor and nonzero against NumPy.
+
+``CASES`` is the op table (one row per op and index family, run by the generic value and gradient
+tests at the end); the tests before it cover random basic indices, static shapes and errors.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,23 @@ import pytest
 import arignote
 import arignote.tensor as T
 from arignote.gradient import DisconnectedInputError, NullTypeGradError, grad, verify_grad
-from arignote.graph.basic import Variable
+from arignote.tensor.advanced_subtensor import AdvancedSubtensor
 from arignote.tensor.basic import get_scalar_constant_value
-from arignote.tensor.shape import shape_i
 from arignote.tensor.subtensor import IncSubtensor, Subtensor
+from tests.helpers import (
+    OpCase,
+    assert_infer_shape,
+    check_op,
+    check_op_grad,
+    table_params,
+    uniform,
+)
 
 RNG = np.random.default_rng(7)
 
 
 def random_array(shape, dtype="float64"):
     return RNG.standard_normal(shape).astype(dtype)
-
-
-def assert_infer_shape(output, inputs, values):
-    """``infer_shape`` of ``output``'s op, evaluated, gives the shape the op computes."""
-    node = output.owner
-    input_shapes = [tuple(shape_i(v, axis) for axis in range(v.ndim)) for v in node.inputs]
-    inferred = node.op.infer_shape(node, input_shapes)[output.index]
-    symbolic = [length for length in inferred if isinstance(length, Variable)]
-    computed = arignote.function(inputs, [output, *symbolic], on_unused_input="ignore")(*values)
-    actual, lengths = computed[0], iter(computed[1:])
-    got = tuple(int(next(lengths)) if isinstance(n, Variable) else int(n) for n in inferred)
-    assert got == actual.shape
 
 
 def random_index(shape, rng):
@@ -74,13 +73,13 @@ def symbolic_index(index):
 
 
 SHAPES = [(5,), (0,), (1,), (4, 3), (3, 0), (1, 4), (2, 3, 4), (1, 1, 3), (3, 1, 0, 2)]
-CASES = [
+INDEX_CASES = [
     (shape, random_index(shape, np.random.default_rng(seed)))
     for seed, shape in enumerate(SHAPES * 6)
 ]
 
 
-@pytest.mark.parametrize("shape, index", CASES)
+@pytest.mark.parametrize("shape, index", INDEX_CASES)
 def test_basic_indexing_matches_numpy(shape, index):
     value = random_array(shape)
     expected = value[index]
@@ -202,12 +201,15 @@ def test_bad_indices_are_rejected_at_build_time():
 
 @pytest.mark.parametrize(
     "index",
-    [[0, 1], np.array([1, 0]), T.lvector("iv"), np.array([True, False]), True, ([0],)],
-    ids=["list", "array", "vector", "mask", "bool", "nested"],
+    [[0, 1], np.array([1, 0]), np.array([True, False]), True, ([0],), (0, [1]), np.bool_(False)],
+    ids=["list", "array", "mask", "bool", "nested", "int-and-list", "bool-scalar"],
 )
-def test_advanced_indexing_is_not_implemented_yet(index):
-    with pytest.raises(NotImplementedError, match="advanced indexing"):
-        T.matrix("x")[index]
+def test_advanced_indices_build_an_advanced_subtensor(index):
+    x = T.matrix("x")
+    value = random_array((2, 3))
+    out = x[index]
+    assert isinstance(out.owner.op, AdvancedSubtensor)
+    np.testing.assert_array_equal(out.eval({x: value}), value[index])
 
 
 def test_len_and_item_assignment_raise_type_errors():
@@ -390,3 +392,91 @@ def test_nonzero_errors_and_gradient():
     x = T.vector("x")
     with pytest.raises((DisconnectedInputError, NullTypeGradError)):
         grad(T.cast(T.nonzero(x, return_matrix=True), "float64").sum(), x)
+
+
+# ---- the op table ---------------------------------------------------------------------------
+ANY = uniform(-2, 2)
+
+
+def sparse(rng, shape, dtype):
+    """Values with about half of them exactly zero (bools: about half False)."""
+    values = ANY(rng, shape, dtype)
+    return np.where(rng.random(shape) < 0.5, values, 0).astype(dtype)
+
+
+def updated(index, set_instead_of_inc):
+    """The NumPy reference of ``set_subtensor``/``inc_subtensor`` at ``index``."""
+
+    def reference(x, y):
+        result = x.copy()
+        if set_instead_of_inc:
+            result[index] = y
+        else:
+            result[index] += y
+        return result
+
+    return reference
+
+
+BASIC_UPDATE = (slice(1, None), slice(None, None, -2))
+CASES = [
+    OpCase(
+        "subtensor",
+        lambda x: x[1, ::-1],
+        lambda x: x[1, ::-1],
+        (ANY,),
+        (("float64",), ("float32",), ("int16",)),
+        (((3, 4),), ((2, 0),), ((2, 1, 3),)),
+        grad=True,
+    ),
+    OpCase(
+        "subtensor_newaxis_ellipsis",
+        lambda x: x[None, ..., -1],
+        lambda x: x[None, ..., -1],
+        (ANY,),
+        (("float64",),),
+        (((3, 4),), ((5,),), ((0, 2),)),
+        grad=True,
+        grad_layouts=(((3, 4),),),
+    ),
+    OpCase(
+        "subtensor_symbolic_bounds",
+        lambda x, start: x[start:, start],
+        lambda x, start: x[start:, start],
+        (ANY, uniform(-3, 2)),
+        (("float64", "int64"), ("float32", "int8"), ("int32", "int16")),
+        (((3, 3), ()),),
+    ),
+    *(
+        OpCase(
+            name,
+            lambda x, y, update=update: update(x[BASIC_UPDATE], y),
+            updated(BASIC_UPDATE, name == "set_subtensor"),
+            (ANY, ANY),
+            (("float64", "float64"), ("float32", "float32"), ("int64", "int8")),
+            (((4, 3), (3, 2)), ((4, 3), (1, 2)), ((4, 3), (2,)), ((4, 3), ()), ((1, 0), (0,))),
+            grad=True,
+            grad_layouts=(((4, 3), (3, 2)), ((4, 3), (1, 2)), ((4, 3), ())),
+        )
+        for name, update in (("set_subtensor", T.set_subtensor), ("inc_subtensor", T.inc_subtensor))
+    ),
+    OpCase(
+        "nonzero",
+        lambda x: T.nonzero(x, return_matrix=True),
+        lambda x: np.array(np.nonzero(x)),
+        (sparse,),
+        (("float64",), ("int8",), ("bool",)),
+        (((3, 4),), ((7,),), ((0, 3),), ((2, 1, 3),)),
+    ),
+]
+VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
+
+
+@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
+def test_table_values_match_numpy(case, layout, dtypes):
+    check_op(case, np.random.default_rng(11), layout, dtypes)
+
+
+@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
+def test_table_gradients_match_finite_differences(case, layout):
+    check_op_grad(case, np.random.default_rng(12), layout)

@@ -387,3 +387,10 @@ def test_iteration_over_a_vector_of_unknown_length():
 def test_top_level_names():
     for name in ("function", "shared", "In", "Out", "clone", "config", "grad", "tensor"):
         assert hasattr(arignote, name), name
+
+
+def test_plural_constructor_with_one_string_makes_one_variable_per_letter():
+    a, b, c = T.scalars("abc")
+    assert [v.name for v in (a, b, c)] == ["a", "b", "c"]
+    single = T.fmatrices("w")
+    assert single.name == "w" and single.type == T.fmatrix

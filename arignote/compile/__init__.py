@@ -1,5 +1,6 @@
 """Compiling graphs into callables: ``function``, ``In``/``Out``, shared variables, modes."""
 
+from arignote.compile.builders import OpFromGraph
 from arignote.compile.compiled_function import Function
 from arignote.compile.function import function
 from arignote.compile.io import In, Out
@@ -12,6 +13,7 @@ __all__ = [
     "Function",
     "In",
     "Mode",
+    "OpFromGraph",
     "Out",
     "SharedVariable",
     "as_op",

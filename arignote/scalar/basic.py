@@ -6,6 +6,13 @@ them), its NumPy implementation (applied to whole arrays by ``Elemwise``),
 and its gradient as a graph of other scalar ops. ``Elemwise`` turns that
 scalar gradient graph into a tensor graph, so each derivative is written
 once, right beside its forward rule, and fused kernels can reuse it.
+
+Complex numbers: a gradient with respect to a complex variable ``z`` is
+``dC/dRe(z) + i dC/dIm(z)`` for a real cost ``C`` (Theano's convention), so
+a holomorphic ``f`` pulls back ``g`` as ``g * conj(f'(z))``. Only ops that
+set ``complex_gradient`` follow it; ``Elemwise`` answers
+``grad_not_implemented`` for the others whenever a complex value is
+involved, rather than return a silently wrong gradient.
 """
 
 from __future__ import annotations
@@ -226,7 +233,9 @@ class ScalarOp(Op):
     """An operation on numbers. Subclasses set ``numpy_fn``, ``dtype_rule`` and ``L_op``.
 
     ``numpy_fn`` must accept arrays and broadcast (a ufunc, or built from ufuncs):
-    ``Elemwise`` calls it once on whole arrays.
+    ``Elemwise`` calls it once on whole arrays. ``accepts_complex = False``
+    refuses complex inputs when the graph is built; ``complex_gradient = True``
+    says ``L_op`` follows the complex convention of the module docstring.
     """
 
     __props__ = ("name",)
@@ -234,6 +243,8 @@ class ScalarOp(Op):
     nout = 1
     numpy_fn: Callable[..., Any]
     dtype_rule: DtypeRule = staticmethod(upcast_out)
+    accepts_complex = True
+    complex_gradient = False
 
     def __init__(self, name: str | None = None):
         self.name = name or type(self).__name__.lower()
@@ -241,6 +252,13 @@ class ScalarOp(Op):
     def output_dtypes(self, *input_dtypes: str) -> tuple[str, ...]:
         if self.nin >= 0 and len(input_dtypes) != self.nin:
             raise TypeError(f"{self} takes {self.nin} inputs, got {len(input_dtypes)}")
+        if not self.accepts_complex:
+            for position, dtype in enumerate(input_dtypes):
+                if dtype in COMPLEX_DTYPES:
+                    raise TypeError(
+                        f"{self} is defined for real inputs only, but input {position} is "
+                        f"{dtype}; take T.real/T.imag/T.abs first"
+                    )
         return type(self).dtype_rule(*input_dtypes)
 
     def make_node(self, *inputs: Any) -> Apply:
@@ -275,6 +293,12 @@ def zero_grads(inputs: Sequence[Variable]) -> list[Variable]:
 
 def _grad_dtype(dtype: str) -> str:
     return dtype if dtype in CONTINUOUS_DTYPES else config.floatX
+
+
+def constant_like(value: Any, like: Variable) -> Variable:
+    """``value`` as a constant of ``like``'s dtype (floatX for integers), so that an
+    irrational constant such as ``2/sqrt(pi)`` does not upcast a float32 gradient."""
+    return as_scalar(np.asarray(value, dtype=_grad_dtype(like.type.dtype)))
 
 
 # The operators of scalar variables (above) build these ops.

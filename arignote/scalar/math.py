@@ -2,7 +2,11 @@
 
 Derivatives are graphs of scalar ops. Gradients with respect to integer or
 bool inputs are zero; ``arignote.gradient`` enforces that centrally, so the
-rules below are written for continuous inputs only.
+rules below are written for continuous inputs only. Ops marked
+``complex_gradient`` pull back ``g`` through a holomorphic ``f`` as
+``g * conj(f'(z))`` (see ``arignote.scalar.basic``); ``_conjugate`` is the
+identity on real variables, so those rules read the same for real inputs.
+SciPy's special functions live in ``arignote.scalar.special``.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import numpy as np
 import scipy.special
 
 from arignote.scalar.basic import (
+    COMPLEX_DTYPES,
     ScalarOp,
     as_scalar,
     bool_out,
+    constant_like,
     float_out_of_complex,
     require_discrete,
     same_out,
     true_div_out,
+    upcast,
     upcast_out,
     upgrade_to_float,
     zero_grads,
@@ -44,9 +51,42 @@ class VariadicScalarOp(ScalarOp):
         return result
 
 
+class FloatOp(ScalarOp):
+    """An op whose integer and bool inputs give float outputs (Theano's ``upgrade_to_float``).
+
+    Integers are converted to the output dtype before NumPy sees them: NumPy
+    would compute ``log(int8)`` in float16 and lose most of float32's digits.
+    """
+
+    dtype_rule = staticmethod(upgrade_to_float)
+
+    def compute(self, *values):
+        arrays = [np.asarray(v) for v in values]
+        dtype = self.output_dtypes(*(str(a.dtype) for a in arrays))[0]
+        return type(self).numpy_fn(
+            *(a.astype(dtype) if a.dtype.kind in "biu" else a for a in arrays)
+        )
+
+
+class FloatUnaryOp(FloatOp, UnaryScalarOp):
+    pass
+
+
+class FloatBinaryOp(FloatOp, BinaryScalarOp):
+    """A float function of two real arguments (``arctan2``, ``gammainc``, ...)."""
+
+    accepts_complex = False
+
+
+def _conjugate(x):
+    """``conj(x)`` for a complex scalar variable, ``x`` itself for a real one."""
+    return conj(x) if x.type.dtype in COMPLEX_DTYPES else x
+
+
 # ---- arithmetic ---------------------------------------------------------------------
 class Add(VariadicScalarOp):
     numpy_fn = np.add
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0]] * len(inputs)
@@ -54,17 +94,19 @@ class Add(VariadicScalarOp):
 
 class Mul(VariadicScalarOp):
     numpy_fn = np.multiply
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
         grads = []
         for position in range(len(inputs)):
-            others = [x for j, x in enumerate(inputs) if j != position]
+            others = [_conjugate(x) for j, x in enumerate(inputs) if j != position]
             grads.append(mul(gout[0], *others) if others else gout[0])
         return grads
 
 
 class Sub(BinaryScalarOp):
     numpy_fn = np.subtract
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0], -gout[0]]
@@ -73,10 +115,11 @@ class Sub(BinaryScalarOp):
 class TrueDiv(BinaryScalarOp):
     numpy_fn = np.true_divide
     dtype_rule = staticmethod(true_div_out)
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
-        y = inputs[1]
-        return [gout[0] / y, -gout[0] * outputs[0] / y]
+        y = _conjugate(inputs[1])
+        return [gout[0] / y, -gout[0] * _conjugate(outputs[0]) / y]
 
 
 class IntDiv(BinaryScalarOp):
@@ -113,6 +156,7 @@ class Pow(BinaryScalarOp):
 class Neg(UnaryScalarOp):
     numpy_fn = np.negative
     dtype_rule = staticmethod(same_out)
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
         return [-gout[0]]
@@ -121,8 +165,10 @@ class Neg(UnaryScalarOp):
 class Abs(UnaryScalarOp):
     numpy_fn = np.abs
     dtype_rule = staticmethod(float_out_of_complex)
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
+        # sgn(z) = z / |z| for complex z: the direction of steepest ascent of |z|.
         return [gout[0] * sgn(inputs[0])]
 
 
@@ -137,9 +183,10 @@ class Sgn(UnaryScalarOp):
 class Sqr(UnaryScalarOp):
     numpy_fn = np.square
     dtype_rule = staticmethod(same_out)
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
-        return [gout[0] * 2 * inputs[0]]
+        return [gout[0] * 2 * _conjugate(inputs[0])]
 
 
 class Maximum(BinaryScalarOp):
@@ -157,28 +204,20 @@ class Minimum(BinaryScalarOp):
         return [gout[0] * eq(outputs[0], x) for x in inputs]
 
 
-# ---- exponentials, logarithms, trigonometry ----------------------------------------
-class FloatUnaryOp(UnaryScalarOp):
-    """A unary op whose integer inputs give float outputs.
-
-    Integers are converted to the output dtype before NumPy sees them: NumPy
-    would compute ``log(int8)`` in float16 and lose most of float32's digits.
-    """
-
-    dtype_rule = staticmethod(upgrade_to_float)
-
-    def compute(self, x):
-        x = np.asarray(x)
-        if x.dtype.kind in "biu":
-            x = x.astype(self.output_dtypes(str(x.dtype))[0])
-        return type(self).numpy_fn(x)
-
-
+# ---- exponentials and logarithms -----------------------------------------------------
 class Exp(FloatUnaryOp):
     numpy_fn = np.exp
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
-        return [gout[0] * outputs[0]]
+        return [gout[0] * _conjugate(outputs[0])]
+
+
+class Exp2(FloatUnaryOp):
+    numpy_fn = np.exp2
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] * outputs[0] * constant_like(np.log(2.0), outputs[0])]
 
 
 class Expm1(FloatUnaryOp):
@@ -190,9 +229,24 @@ class Expm1(FloatUnaryOp):
 
 class Log(FloatUnaryOp):
     numpy_fn = np.log
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
-        return [gout[0] / inputs[0]]
+        return [gout[0] / _conjugate(inputs[0])]
+
+
+class Log2(FloatUnaryOp):
+    numpy_fn = np.log2
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / (inputs[0] * constant_like(np.log(2.0), outputs[0]))]
+
+
+class Log10(FloatUnaryOp):
+    numpy_fn = np.log10
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / (inputs[0] * constant_like(np.log(10.0), outputs[0]))]
 
 
 class Log1p(FloatUnaryOp):
@@ -204,11 +258,46 @@ class Log1p(FloatUnaryOp):
 
 class Sqrt(FloatUnaryOp):
     numpy_fn = np.sqrt
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
-        return [gout[0] * 0.5 / outputs[0]]
+        return [gout[0] * 0.5 / _conjugate(outputs[0])]
 
 
+class Reciprocal(FloatUnaryOp):
+    """``1 / x``; integers give floats (Theano's ``inv``), never NumPy's integer reciprocal."""
+
+    numpy_fn = np.reciprocal
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        return [-gout[0] * sqr(_conjugate(outputs[0]))]
+
+
+def _log1mexp(x):
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate both near 0 and far below it (Maechler)."""
+    return np.where(x < -np.log(2.0), np.log1p(-np.exp(x)), np.log(-np.expm1(x)))
+
+
+class Log1mExp(FloatUnaryOp):
+    numpy_fn = staticmethod(_log1mexp)
+    accepts_complex = False
+
+    def L_op(self, inputs, outputs, gout):
+        # d/dx log(1 - e^x) = -1 / (e^-x - 1), without cancellation near 0.
+        return [-gout[0] / expm1(-inputs[0])]
+
+
+class LogAddExp(FloatBinaryOp):
+    """``log(exp(a) + exp(b))`` without overflow."""
+
+    numpy_fn = np.logaddexp
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] * exp(x - outputs[0]) for x in inputs]
+
+
+# ---- trigonometry -------------------------------------------------------------------
 class Sin(FloatUnaryOp):
     numpy_fn = np.sin
 
@@ -223,11 +312,85 @@ class Cos(FloatUnaryOp):
         return [-gout[0] * sin(inputs[0])]
 
 
+class Tan(FloatUnaryOp):
+    numpy_fn = np.tan
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] * (1 + sqr(outputs[0]))]
+
+
+class ArcSin(FloatUnaryOp):
+    numpy_fn = np.arcsin
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / sqrt(1 - sqr(inputs[0]))]
+
+
+class ArcCos(FloatUnaryOp):
+    numpy_fn = np.arccos
+
+    def L_op(self, inputs, outputs, gout):
+        return [-gout[0] / sqrt(1 - sqr(inputs[0]))]
+
+
+class ArcTan(FloatUnaryOp):
+    numpy_fn = np.arctan
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / (1 + sqr(inputs[0]))]
+
+
+class ArcTan2(FloatBinaryOp):
+    """``arctan2(y, x)``: the angle of the point ``(x, y)``, in ``[-pi, pi]``."""
+
+    numpy_fn = np.arctan2
+
+    def L_op(self, inputs, outputs, gout):
+        y, x = inputs
+        radius_squared = sqr(x) + sqr(y)
+        return [gout[0] * x / radius_squared, -gout[0] * y / radius_squared]
+
+
+class Sinh(FloatUnaryOp):
+    numpy_fn = np.sinh
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] * cosh(inputs[0])]
+
+
+class Cosh(FloatUnaryOp):
+    numpy_fn = np.cosh
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] * sinh(inputs[0])]
+
+
 class Tanh(FloatUnaryOp):
     numpy_fn = np.tanh
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * (1 - sqr(outputs[0]))]
+
+
+class ArcSinh(FloatUnaryOp):
+    numpy_fn = np.arcsinh
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / sqrt(sqr(inputs[0]) + 1)]
+
+
+class ArcCosh(FloatUnaryOp):
+    numpy_fn = np.arccosh
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / sqrt(sqr(inputs[0]) - 1)]
+
+
+class ArcTanh(FloatUnaryOp):
+    numpy_fn = np.arctanh
+
+    def L_op(self, inputs, outputs, gout):
+        return [gout[0] / (1 - sqr(inputs[0]))]
 
 
 class Sigmoid(FloatUnaryOp):
@@ -361,6 +524,7 @@ class Switch(ScalarOp):
 
     nin = 3
     numpy_fn = np.where
+    complex_gradient = True
 
     @staticmethod
     def dtype_rule(cond, a, b):
@@ -380,6 +544,8 @@ class Second(BinaryScalarOp):
     def numpy_fn(a, b):
         return np.broadcast_to(b, np.broadcast_shapes(np.shape(a), np.shape(b)))
 
+    complex_gradient = True
+
     @staticmethod
     def dtype_rule(a, b):
         return (b,)
@@ -391,6 +557,7 @@ class Second(BinaryScalarOp):
 class Identity(UnaryScalarOp):
     numpy_fn = staticmethod(np.positive)
     dtype_rule = staticmethod(same_out)
+    complex_gradient = True
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0]]
@@ -411,6 +578,7 @@ class Clip(ScalarOp):
 
 class Cast(UnaryScalarOp):
     __props__ = ("dtype",)
+    complex_gradient = True
 
     def __init__(self, dtype: str):
         self.dtype = str(np.dtype(dtype))
@@ -423,7 +591,92 @@ class Cast(UnaryScalarOp):
         return np.asarray(x).astype(self.dtype)
 
     def L_op(self, inputs, outputs, gout):
-        return [cast(gout[0], inputs[0].type.dtype)]
+        (gz,) = gout
+        if gz.type.dtype in COMPLEX_DTYPES and inputs[0].type.dtype not in COMPLEX_DTYPES:
+            gz = real(gz)  # a real input moves only the real part of the output
+        return [cast(gz, inputs[0].type.dtype)]
+
+
+# ---- complex numbers ----------------------------------------------------------------
+class Real(UnaryScalarOp):
+    numpy_fn = np.real
+    dtype_rule = staticmethod(float_out_of_complex)
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        if inputs[0].type.dtype in COMPLEX_DTYPES:
+            return [complex(gout[0], constant_like(0, gout[0]))]
+        return [gout[0]]
+
+
+class Imag(UnaryScalarOp):
+    numpy_fn = np.imag
+    dtype_rule = staticmethod(float_out_of_complex)
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        if inputs[0].type.dtype in COMPLEX_DTYPES:
+            return [complex(constant_like(0, gout[0]), gout[0])]
+        return zero_grads(inputs)
+
+
+class Conj(UnaryScalarOp):
+    numpy_fn = np.conjugate
+    dtype_rule = staticmethod(same_out)
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        return [_conjugate(gout[0])]
+
+
+def _angle_out(dtype: str) -> tuple[str, ...]:
+    return float_out_of_complex(dtype) if dtype in COMPLEX_DTYPES else upgrade_to_float(dtype)
+
+
+class Angle(UnaryScalarOp):
+    """The argument of a complex number, in ``[-pi, pi]`` (``0`` or ``pi`` for reals)."""
+
+    numpy_fn = np.angle
+    dtype_rule = staticmethod(_angle_out)
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        (z,) = inputs
+        if z.type.dtype not in COMPLEX_DTYPES:
+            return zero_grads(inputs)
+        # d angle = (Re z dIm - Im z dRe) / |z|^2
+        x, y = real(z), imag(z)
+        return [gout[0] * complex(-y, x) / (sqr(x) + sqr(y))]
+
+
+_COMPLEX64_PARTS = ("bool", "int8", "int16", "uint8", "uint16", "float16", "float32")
+
+
+def _complex_out(real_dtype: str, imag_dtype: str) -> tuple[str, ...]:
+    parts = upcast(real_dtype, imag_dtype)
+    return ("complex64" if parts in _COMPLEX64_PARTS else "complex128",)
+
+
+def _complex(real_part, imag_part):
+    """``real_part + 1j * imag_part``, exactly (``inf * 1j`` would give a nan real part)."""
+    real_part, imag_part = np.broadcast_arrays(real_part, imag_part)
+    dtype = _complex_out(str(real_part.dtype), str(imag_part.dtype))[0]
+    result = np.empty(real_part.shape, dtype=dtype)
+    result.real = real_part
+    result.imag = imag_part
+    return result
+
+
+class Complex(BinaryScalarOp):
+    """``complex(re, im)``: float32 and small integers give complex64, else complex128."""
+
+    numpy_fn = staticmethod(_complex)
+    dtype_rule = staticmethod(_complex_out)
+    accepts_complex = False
+    complex_gradient = True
+
+    def L_op(self, inputs, outputs, gout):
+        return [real(gout[0]), imag(gout[0])]
 
 
 def cast(x, dtype: str):
@@ -444,13 +697,29 @@ sqr = Sqr()
 maximum = Maximum()
 minimum = Minimum()
 exp = Exp()
+exp2 = Exp2()
 expm1 = Expm1()
 log = Log()
+log2 = Log2()
+log10 = Log10()
 log1p = Log1p()
+log1mexp = Log1mExp()
+logaddexp = LogAddExp()
 sqrt = Sqrt()
+reciprocal = Reciprocal()
 sin = Sin()
 cos = Cos()
+tan = Tan()
+arcsin = ArcSin()
+arccos = ArcCos()
+arctan = ArcTan()
+arctan2 = ArcTan2()
+sinh = Sinh()
+cosh = Cosh()
 tanh = Tanh()
+arcsinh = ArcSinh()
+arccosh = ArcCosh()
+arctanh = ArcTanh()
 sigmoid = Sigmoid()
 softplus = Softplus()
 floor = Floor()
@@ -474,3 +743,8 @@ switch = Switch()
 second = Second()
 identity = Identity()
 clip = Clip()
+real = Real()
+imag = Imag()
+conj = Conj()
+angle = Angle()
+complex = Complex()

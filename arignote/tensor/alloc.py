@@ -1,4 +1,5 @@
-"""Tensors built from a shape: ``alloc``, ``zeros``/``ones``, ``arange`` and ``eye``.
+"""Tensors built from a shape: ``alloc``, ``zeros``/``ones``, ``arange``, ``eye``/``tri``
+and the coordinate grids ``mgrid``/``ogrid``.
 
 Shape arguments are int64 scalars (Python ints or symbolic integer
 scalars); every one that is a constant when the graph is built becomes a
@@ -347,6 +348,76 @@ def identity_like(x: Any):
     return eye(shape_i(x, 0), shape_i(x, 1), 0, dtype=x.dtype)
 
 
+def tri(N: Any, M: Any = None, k: Any = 0, dtype: Any = None):
+    """Ones at and below diagonal ``k`` of an ``N`` by ``M`` (default ``N``) matrix (``np.tri``).
+
+    A comparison of two ``arange`` vectors; ``floatX`` unless ``dtype`` says otherwise.
+
+    >>> tri(2, 3, dtype="int8").eval().tolist()
+    [[1, 0, 0], [1, 1, 0]]
+    """
+    from arignote.tensor.math import le
+
+    rows = arange(N).dimshuffle(0, "x")
+    columns = arange(N if M is None else M).dimshuffle("x", 0)
+    return cast(le(columns - rows, k), _resolve_dtype(dtype))
+
+
+class _GridMaker:
+    """``mgrid[...]``/``ogrid[...]``: coordinate arrays from slices, as Theano's ``_nd_grid``.
+
+    Each slice ``start:stop:step`` gives ``arange(start, stop, step)``; a complex
+    step ``nj`` (a Python complex) gives ``n`` evenly spaced points from ``start``
+    to ``stop`` inclusive, as in NumPy. Bounds may be symbolic scalars. As in
+    Theano, the result is a list of tensors, one per slice (NumPy stacks
+    ``mgrid``'s); they share the upcast of all the ranges' dtypes, as in NumPy.
+    ``mgrid`` broadcasts each range to the full grid, ``ogrid`` leaves it open:
+    of length 1 on every other axis.
+
+    >>> [g.eval().tolist() for g in mgrid[0:2, 0:3]]
+    [[[0, 0, 0], [1, 1, 1]], [[0, 1, 2], [0, 1, 2]]]
+    >>> [g.type.shape for g in ogrid[0:2, 0:1:3j]]
+    [(2, 1), (1, 3)]
+    """
+
+    def __init__(self, sparse: bool):
+        self.sparse = sparse
+
+    def __getitem__(self, slices: Any) -> list:
+        slices = slices if isinstance(slices, tuple) else (slices,)
+        ranges = [_grid_range(s, position) for position, s in enumerate(slices)]
+        dtype = upcast(*(r.dtype for r in ranges))
+        ranges = [cast(r, dtype) for r in ranges]
+        ndim = len(ranges)
+        lengths = [shape_i(r, 0) for r in ranges]
+        grids = []
+        for axis, values in enumerate(ranges):
+            pattern = ["x"] * axis + [0] + ["x"] * (ndim - 1 - axis)
+            grid = values.dimshuffle(*pattern)
+            grids.append(grid if self.sparse else alloc(grid, *lengths))
+        return grids
+
+
+def _grid_range(item: Any, position: int):
+    what = "ogrid/mgrid"
+    if not isinstance(item, slice):
+        raise TypeError(f"{what}: entry {position} must be a slice (start:stop:step), got {item!r}")
+    if item.stop is None:
+        raise ValueError(f"{what}: slice {position} has no stop")
+    start = 0 if item.start is None else item.start
+    step = 1 if item.step is None else item.step
+    if not isinstance(step, complex):
+        return arange(start, item.stop, step)
+    count = int(abs(step))
+    start = cast(as_tensor_variable(start), "float64")
+    spacing = (item.stop - start) / max(count - 1, 1)
+    return start + arange(count, dtype="float64") * spacing
+
+
+mgrid = _GridMaker(sparse=False)
+ogrid = _GridMaker(sparse=True)
+
+
 __all__ = [
     "ARange",
     "Alloc",
@@ -355,8 +426,11 @@ __all__ = [
     "arange",
     "eye",
     "identity_like",
+    "mgrid",
+    "ogrid",
     "ones",
     "ones_like",
+    "tri",
     "zeros",
     "zeros_like",
 ]

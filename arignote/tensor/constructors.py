@@ -65,9 +65,17 @@ def _single(dtype: str | None, kind_shape: tuple[int | None, ...]):
 
 
 def _plural(dtype: str | None, shape: tuple[int | None, ...]):
-    def constructor(*names: str | int, dtype: str | None = dtype) -> list[Variable]:
+    def constructor(*names: str | int, dtype: str | None = dtype) -> Variable | list[Variable]:
+        """``xs(3)``: three unnamed; ``xs('a', 'b')``: named; ``xs('abc')``: one per letter.
+
+        As in Theano, a single one-letter name gives the variable itself, not a list.
+        """
         if len(names) == 1 and isinstance(names[0], int):
             names = (None,) * names[0]  # type: ignore[assignment]
+        elif len(names) == 1:
+            names = tuple(names[0])  # a string: one variable per character
+            if len(names) == 1:
+                return TensorType(dtype, shape=shape).make_variable(names[0])
         return [TensorType(dtype, shape=shape).make_variable(n) for n in names]  # type: ignore[arg-type]
 
     return constructor

@@ -8,7 +8,11 @@ it, never a silent broadcast.
 
 The gradient of an ``Elemwise`` is the scalar op's gradient graph, rebuilt
 over tensors, then summed over the dimensions the input was broadcast along
-(and spread over the input's shape when it does not depend on it).
+(and spread over the input's shape when it does not depend on it). Where a
+complex value is involved, only scalar ops marked ``complex_gradient`` give
+one (others answer ``grad_not_implemented``), and a real input keeps the real
+part of its complex gradient. A scalar op's ``grad_undefined`` or
+``grad_not_implemented`` passes through unchanged, still naming that op.
 
 ``perform`` gives IEEE results (``1/0 = inf``, ``0/0 = nan``) without
 NumPy's floating-point warnings, as a compiled loop does.
@@ -21,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from arignote.gradient import NullType, grad_not_implemented
 from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.op import Op
 from arignote.graph.traversal import io_toposort
-from arignote.scalar.basic import ScalarOp, ScalarType
+from arignote.scalar.basic import COMPLEX_DTYPES, ScalarOp, ScalarType
 from arignote.tensor.basic import as_tensor_variable
 from arignote.tensor.type import TensorType
 
@@ -91,7 +96,11 @@ class Elemwise(Op):
         ndim = max((i.ndim for i in inputs), default=0)
         inputs = [pad_left(i, ndim) for i in inputs]
         shape = broadcast_static_shape([i.type.shape for i in inputs], f"{self}")
-        dtypes = self.scalar_op.output_dtypes(*(i.dtype for i in inputs))
+        try:
+            dtypes = self.scalar_op.output_dtypes(*(i.dtype for i in inputs))
+        except TypeError as error:
+            described = ", ".join(repr(i) for i in inputs)
+            raise TypeError(f"{error}; the inputs were {described}") from None
         outputs = [TensorType(dtype, shape=shape).make_variable() for dtype in dtypes]
         return Apply(self, inputs, outputs)
 
@@ -118,6 +127,14 @@ class Elemwise(Op):
         return [tuple(out_shape)] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
+        involved = [v.dtype for v in (*inputs, *outputs, *output_grads)]
+        if not self.scalar_op.complex_gradient and any(d in COMPLEX_DTYPES for d in involved):
+            why = (
+                "gradients through complex values exist only for add, sub, neg, mul, "
+                "true_div, exp, log, sqr, sqrt, reciprocal, abs, real, imag, conj, angle, "
+                "complex, cast, switch and fill"
+            )
+            return [grad_not_implemented(self, i, x, why) for i, x in enumerate(inputs)]
         scalar_inputs = [ScalarType(i.dtype).make_variable() for i in inputs]
         scalar_node = self.scalar_op.make_node(*scalar_inputs)
         scalar_grads_in = [ScalarType(g.dtype).make_variable() for g in output_grads]
@@ -126,10 +143,19 @@ class Elemwise(Op):
         known.update(zip(scalar_node.outputs, outputs))
         known.update(zip(scalar_grads_in, output_grads))
         tensor_grads = scalar_graph_to_tensor(scalar_result, known)
-        return [
-            sum_to_broadcastable(g, x) if g is not None else None
-            for g, x in zip(tensor_grads, inputs)
-        ]
+        return [_shaped_gradient(g, x) for g, x in zip(tensor_grads, inputs)]
+
+
+def _shaped_gradient(gradient: Variable | None, like: Variable) -> Variable | None:
+    """A tensor gradient made to fit ``like``: its real part for a real ``like``, summed and
+    spread to ``like``'s broadcast pattern. ``None`` and null gradients pass through."""
+    if gradient is None or isinstance(gradient.type, NullType):
+        return gradient
+    if gradient.dtype in COMPLEX_DTYPES and like.dtype not in COMPLEX_DTYPES:
+        from arignote.scalar.math import real
+
+        gradient = Elemwise(real)(gradient)
+    return sum_to_broadcastable(gradient, like)
 
 
 def check_runtime_broadcast(node: Apply, values: Sequence[Any]) -> None:
@@ -173,8 +199,8 @@ def scalar_graph_to_tensor(outputs: Sequence[Any], known: dict[Variable, Variabl
         equiv.update(zip(node.outputs, results))
     converted = []
     for output in outputs:
-        if output is None:
-            converted.append(None)
+        if output is None or isinstance(output.type, NullType):
+            converted.append(output)
         elif output in equiv:
             converted.append(equiv[output])
         else:

@@ -1,4 +1,4 @@
-"""Joining and splitting: ``join``/``concatenate``, ``stack`` and ``split``.
+"""Joining and splitting: ``join``/``concatenate``, ``stack``/``stacklists`` and ``split``.
 
 ``Join`` takes the axis as its first input, as in Theano, so the axis may be
 symbolic; when it is a constant the output's static shape is exact and
@@ -270,6 +270,21 @@ def stack(*tensors: Any, axis: int | None = None):
     return join(axis, *(DimShuffle(ndim, pattern)(t) for t in tensors))
 
 
+def stacklists(arg: Any):
+    """Nested lists of tensors (or numbers) stacked into one tensor; the nesting gives the
+    leading axes, as in Theano.
+
+    >>> import arignote.tensor as T
+    >>> a, b, c, d = T.scalars("a", "b", "c", "d")
+    >>> stacklists([[a, b], [c, d]]).eval({a: 1.0, b: 2.0, c: 3.0, d: 4.0}).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    if isinstance(arg, (list, tuple)):
+        # Recursion as deep as the nesting: a few levels, one per axis.
+        return stack([stacklists(item) for item in arg])
+    return as_tensor_variable(arg)
+
+
 def _as_split_sizes(sizes: Any) -> Variable:
     """Split sizes (a list of ints or int scalars, or an int vector) as an int64 vector."""
     if isinstance(sizes, (list, tuple)):
@@ -375,5 +390,6 @@ __all__ = [
     "join",
     "split",
     "stack",
+    "stacklists",
     "vertical_stack",
 ]

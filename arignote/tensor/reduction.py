@@ -1,10 +1,12 @@
-"""Reductions: sum, prod, max, min, all, any, argmax, argmin, and mean/var/std.
+"""Reductions: sum, prod, max, min, all, any, argmax, argmin, logsumexp, and composites.
 
 One op class, ``CAReduce``, reduces over a set of axes with a commutative,
 associative scalar op (the accumulation runs in ``acc_dtype`` and is cast
 to ``dtype``, Theano's defaults widening small integers and float32).
 ``keepdims`` is a ``DimShuffle`` after the reduction, so no op carries it.
-``mean``, ``var`` and ``std`` are composites and inherit gradients.
+``mean``, ``var``, ``std``, ``ptp``, ``norm`` and ``max_and_argmax`` are
+composites and inherit gradients. ``LogSumExp`` is a real op for numerical
+reasons (see its docstring).
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ import numpy as np
 
 from arignote.graph.basic import Apply
 from arignote.graph.op import Op
-from arignote.scalar.basic import CONTINUOUS_DTYPES, DISCRETE_DTYPES, dtype_name, upcast
+from arignote.scalar.basic import (
+    COMPLEX_DTYPES,
+    CONTINUOUS_DTYPES,
+    DISCRETE_DTYPES,
+    dtype_name,
+    upcast,
+    upgrade_to_float,
+)
 from arignote.tensor.basic import as_tensor_variable, cast
 from arignote.tensor.elemwise import DimShuffle
 from arignote.tensor.type import TensorType
 
 # Theano's defaults: small integers and bools accumulate and return as 64-bit.
 _WIDE_OUTPUT = {
-    "bool": "int64", "int8": "int64", "int16": "int64", "int32": "int64",
-    "uint8": "uint64", "uint16": "uint64", "uint32": "uint64",
+    "bool": "int64",
+    "int8": "int64",
+    "int16": "int64",
+    "int32": "int64",
+    "uint8": "uint64",
+    "uint16": "uint64",
+    "uint32": "uint64",
 }
 _WIDE_ACCUMULATOR = dict(_WIDE_OUTPUT, float16="float32", float32="float64", complex64="complex128")
 
@@ -70,8 +84,12 @@ class CAReduce(Op):
 
     __props__ = ("kind", "axis", "dtype", "acc_dtype")
     _NUMPY = {
-        "sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
-        "all": np.all, "any": np.any,
+        "sum": np.sum,
+        "prod": np.prod,
+        "max": np.max,
+        "min": np.min,
+        "all": np.all,
+        "any": np.any,
     }
 
     def __init__(self, kind: str, axis: tuple[int, ...], dtype: str, acc_dtype: str):
@@ -257,7 +275,114 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def max_and_argmax(x, axis=None, keepdims=False):
+    """The maximum and its index along ``axis``, as a pair (Theano's ``max_and_argmax``)."""
     return max(x, axis, keepdims), argmax(x, axis, keepdims)
+
+
+def ptp(x, axis=None, keepdims=False):
+    """Peak to peak: ``max - min`` over ``axis``; booleans are refused, as NumPy refuses them."""
+    x = as_tensor_variable(x)
+    if x.dtype == "bool":
+        raise TypeError(f"ptp: {x!r} is bool, and max - min of booleans is undefined; cast it")
+    return max(x, axis, keepdims) - min(x, axis, keepdims)
+
+
+def norm(x, L, axis=None, keepdims=False):
+    """The ``L``-norm of ``x`` over ``axis`` (all of it by default) taken as one vector.
+
+    ``L`` is 1, 2, ``inf`` (the largest magnitude), ``-inf`` (the smallest) or any
+    other positive number ``p`` (``sum(|x|^p)^(1/p)``). Integers give floats, as
+    ``np.linalg.vector_norm``; complex inputs give their magnitude's norm.
+
+    >>> import numpy as np
+    >>> x = np.array([3.0, -4.0])
+    >>> float(norm(x, 1).eval()), float(norm(x, 2).eval()), float(norm(x, np.inf).eval())
+    (7.0, 5.0, 4.0)
+    """
+    from arignote.tensor import math
+
+    x = as_tensor_variable(x)
+    if isinstance(L, bool) or not isinstance(L, (int, float, np.integer, np.floating)):
+        raise TypeError(f"norm: L must be a number (1, 2, inf, -inf or p > 0), got {L!r}")
+    if not (L > 0 or L == -np.inf):
+        raise ValueError(f"norm: L must be 1, 2, inf, -inf or a positive number, got {L!r}")
+    if x.dtype not in CONTINUOUS_DTYPES:
+        x = cast(x, upgrade_to_float(x.dtype)[0])
+    magnitude = math.abs(x)
+    if L == np.inf:
+        return max(magnitude, axis, keepdims)
+    if L == -np.inf:
+        return min(magnitude, axis, keepdims)
+    if L == 1:
+        return sum(magnitude, axis, keepdims=keepdims)
+    if L == 2:
+        return math.sqrt(sum(math.sqr(magnitude), axis, keepdims=keepdims))
+    power = as_tensor_variable(np.asarray(L, dtype=magnitude.dtype))
+    return sum(magnitude**power, axis, keepdims=keepdims) ** (1 / power)
+
+
+class LogSumExp(Op):
+    """``log(sum(exp(x)))`` over ``axis``, shifted by the slice's maximum so no ``exp`` overflows.
+
+    A real op rather than the composite ``log(sum(exp(x - m))) + m``: the shift needs
+    the maximum of every slice, which an empty slice does not have (its logsumexp is
+    ``-inf``), and the composite's gradient would flow through ``max`` only to cancel.
+    The gradient is the softmax of each slice. Integers give floats.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis: tuple[int, ...]):
+        self.axis = tuple(axis)
+
+    def __str__(self) -> str:
+        return f"logsumexp{{axis={self.axis}}}"
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.dtype in COMPLEX_DTYPES:
+            raise TypeError(f"{self}: {x!r} is complex; logsumexp is defined for real inputs")
+        if builtins.any(a >= x.ndim for a in self.axis):
+            raise ValueError(f"{self} reduces an axis a {x.ndim}-dimensional input lacks")
+        shape = [s for a, s in enumerate(x.type.shape) if a not in self.axis]
+        dtype = upgrade_to_float(x.dtype)[0]
+        return Apply(self, [x], [TensorType(dtype, shape=shape).make_variable()])
+
+    def perform(self, node, inputs, output_storage):
+        dtype = node.outputs[0].dtype
+        x = np.asarray(inputs[0], dtype=dtype)
+        with np.errstate(all="ignore"):
+            shift = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
+            # An infinite or nan maximum cannot be subtracted; it decides the result alone.
+            shift = np.where(np.isfinite(shift), shift, 0).astype(dtype)
+            total = np.sum(np.exp(x - shift), axis=self.axis, keepdims=True)
+            result = np.log(total) + shift
+        output_storage[0][0] = np.asarray(np.squeeze(result, axis=self.axis), dtype=dtype)
+
+    def infer_shape(self, node, input_shapes):
+        (shape,) = input_shapes
+        return [tuple(s for a, s in enumerate(shape) if a not in self.axis)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from arignote.tensor import math
+
+        (x,) = inputs
+        gz = keep_reduced_dims(output_grads[0], self.axis, x.ndim)
+        result = keep_reduced_dims(outputs[0], self.axis, x.ndim)
+        return [gz * math.exp(x - result)]
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x), axis))``, exact where the direct formula overflows.
+
+    >>> import numpy as np
+    >>> round(float(logsumexp(np.array([1000.0, 1000.0])).eval()) - 1000.0, 6)  # log(2)
+    0.693147
+    """
+    x = as_tensor_variable(x)
+    axes = normalize_axes(axis, x.ndim)
+    result = LogSumExp(axes)(x)
+    return keep_reduced_dims(result, axes, x.ndim) if keepdims else result
 
 
 def _reduced_count(x, axes: tuple[int, ...]):
@@ -277,8 +402,9 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
     axes = normalize_axes(axis, x.ndim)
     if dtype is None:
         dtype = x.dtype if x.dtype in CONTINUOUS_DTYPES else "float64"
-    total = sum(x, axis=axes, dtype=acc_dtype or _WIDE_ACCUMULATOR.get(dtype, dtype),
-                acc_dtype=acc_dtype)
+    total = sum(
+        x, axis=axes, dtype=acc_dtype or _WIDE_ACCUMULATOR.get(dtype, dtype), acc_dtype=acc_dtype
+    )
     result = cast(total / _reduced_count(x, axes), dtype)
     return keep_reduced_dims(result, axes, x.ndim) if keepdims else result
 
@@ -289,7 +415,8 @@ def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
     ``corrected=True`` selects the corrected two-pass algorithm (Chan, Golub
     and LeVeque): the rounding error left in the mean is subtracted, as
     Theano's ``corrected`` flag did. It is not Bessel's correction; that is
-    ``ddof=1``.
+    ``ddof=1``. Complex inputs give the real variance of their magnitudes'
+    spread, ``mean(|x - mean(x)|^2)``, as NumPy does.
     """
     if isinstance(ddof, bool):
         raise ValueError(
@@ -300,18 +427,28 @@ def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
     axes = normalize_axes(axis, x.ndim)
     centred = x - mean(x, axis=axes, keepdims=True)
     count = _reduced_count(x, axes)
-    squares = sum(centred * centred, axis=axes)
+    magnitudes = _squared_magnitude(centred)
+    squares = sum(magnitudes, axis=axes)
     if corrected:
         drift = sum(centred, axis=axes)
-        squares = squares - drift * drift / count
+        squares = squares - _squared_magnitude(drift) / count
     divisor = count
     if ddof:
         from arignote.tensor.math import maximum
 
         # NumPy's rule: with no degrees of freedom left (n <= ddof) the divisor is 0.
         divisor = maximum(count - ddof, 0)
-    result = cast(squares / divisor, centred.dtype)
+    result = cast(squares / divisor, magnitudes.dtype)
     return keep_reduced_dims(result, axes, x.ndim) if keepdims else result
+
+
+def _squared_magnitude(x):
+    """``x * x``, or ``|x|^2`` (a real number) for complex ``x``."""
+    from arignote.tensor import math
+
+    if x.dtype in COMPLEX_DTYPES:
+        return math.sqr(math.real(x)) + math.sqr(math.imag(x))
+    return x * x
 
 
 def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
@@ -322,6 +459,22 @@ def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
 
 
 __all__ = [
-    "CAReduce", "Argmax", "all", "any", "argmax", "argmin", "max", "max_and_argmax", "mean",
-    "min", "prod", "std", "sum", "var",
+    "Argmax",
+    "CAReduce",
+    "LogSumExp",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "max",
+    "max_and_argmax",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "ptp",
+    "std",
+    "sum",
+    "var",
 ]

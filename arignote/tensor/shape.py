@@ -1,4 +1,5 @@
-"""Shape ops: ``shape``, ``shape_i``, ``reshape``, ``flatten``, ``specify_shape``, ``transpose``.
+"""Shape ops: ``shape``, ``reshape``, ``flatten``, ``specify_shape``, axis permutations, and
+the ops that add, remove or (un)declare broadcastable axes.
 
 Invariants:
 
@@ -12,8 +13,14 @@ Invariants:
   ``reshape(x, (n, 3))`` is known to have 3 columns.
 - Mismatches are reported when the graph is built if the static shapes
   decide them, else at run time, naming the input shape and the request.
-- ``transpose`` and ``flatten`` are composites (a ``DimShuffle``, a
-  ``Reshape``) and inherit gradients and shape inference.
+- Broadcastability is part of the type (a static length of 1), so declaring
+  it is an op: ``Rebroadcast`` (``addbroadcast``, ``unbroadcast``,
+  ``patternbroadcast``) changes only the type and checks at run time that an
+  axis declared broadcastable really has length 1; ``squeeze`` of a named
+  axis goes through it, so a wrong length is an error, never a silent drop.
+- Everything else here is a composite (``DimShuffle`` for ``transpose``,
+  ``swapaxes``, ``shape_pad*``, ``expand_dims``, ``squeeze``; ``Reshape``
+  for ``flatten``/``ravel``) and inherits gradients and shape inference.
 """
 
 from __future__ import annotations
@@ -459,12 +466,20 @@ class SpecifyShape(Op):
     def perform(self, node, inputs, output_storage):
         x, *lengths = inputs
         expected = self._expected(lengths)
-        if x.ndim != len(expected) or any(
-            e is not None and e != actual for e, actual in zip(expected, x.shape)
-        ):
+        if x.ndim != len(expected):
             raise AssertionError(
                 f"SpecifyShape: expected shape {_spell(expected)}, but the value has shape "
                 f"{x.shape}"
+            )
+        wrong = [
+            f"axis {axis} has length {actual}, not {e}"
+            for axis, (e, actual) in enumerate(zip(expected, x.shape))
+            if e is not None and e != actual
+        ]
+        if wrong:
+            raise AssertionError(
+                f"SpecifyShape: expected shape {_spell(expected)}, but the value has shape "
+                f"{x.shape} ({'; '.join(wrong)})"
             )
         output_storage[0][0] = x
 
@@ -530,7 +545,18 @@ def specify_shape(x: Any, shape: Any) -> Variable:
     return SpecifyShape(pattern)(x, *lengths)
 
 
-# ---- transpose ----------------------------------------------------------------------------
+# ---- transpose, swapaxes ------------------------------------------------------------------
+def normalize_axis(axis: Any, ndim: int, what: str) -> int:
+    """``axis`` (an int in ``[-ndim, ndim)``) as a non-negative int; IndexError otherwise."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(
+            f"{what}: an axis must be an int known when the graph is built, got {axis!r}"
+        )
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{what}: axis {axis} is out of range for {ndim} dimensions")
+    return int(axis) % ndim
+
+
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Variable:
     """``x`` with its axes permuted (reversed by default); a ``DimShuffle``.
 
@@ -551,17 +577,247 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Variable:
     return DimShuffle(x.ndim, order)(x)
 
 
+def swapaxes(x: Any, axis1: int, axis2: int) -> Variable:
+    """``x`` with two axes exchanged (``np.swapaxes``); a ``DimShuffle``.
+
+    >>> import arignote.tensor as T
+    >>> swapaxes(T.tensor("float64", shape=(2, None, 4)), 0, -1).type.shape
+    (4, None, 2)
+    """
+    x = as_tensor_variable(x)
+    first = normalize_axis(axis1, x.ndim, "swapaxes")
+    second = normalize_axis(axis2, x.ndim, "swapaxes")
+    order = list(range(x.ndim))
+    order[first], order[second] = second, first
+    return DimShuffle(x.ndim, order)(x)
+
+
+def ravel(x: Any) -> Variable:
+    """``x`` as a vector, in C order (``flatten(x, 1)``).
+
+    >>> ravel(np.ones((2, 3))).type.shape
+    (6,)
+    """
+    return flatten(x, 1)
+
+
+# ---- adding and removing broadcastable axes ---------------------------------------------
+def shape_padleft(t: Any, n_ones: int = 1) -> Variable:
+    """``t`` with ``n_ones`` broadcastable axes added in front.
+
+    >>> import arignote.tensor as T
+    >>> shape_padleft(T.vector("v"), 2).type.shape
+    (1, 1, None)
+    """
+    t = as_tensor_variable(t)
+    return DimShuffle(t.ndim, ("x",) * _count(n_ones, "shape_padleft") + tuple(range(t.ndim)))(t)
+
+
+def shape_padright(t: Any, n_ones: int = 1) -> Variable:
+    """``t`` with ``n_ones`` broadcastable axes added at the end.
+
+    >>> import arignote.tensor as T
+    >>> shape_padright(T.vector("v")).type.shape
+    (None, 1)
+    """
+    t = as_tensor_variable(t)
+    return DimShuffle(t.ndim, tuple(range(t.ndim)) + ("x",) * _count(n_ones, "shape_padright"))(t)
+
+
+def _count(n_ones: Any, what: str) -> int:
+    if isinstance(n_ones, bool) or not isinstance(n_ones, (int, np.integer)) or n_ones < 0:
+        raise ValueError(f"{what}: n_ones must be a non-negative int, got {n_ones!r}")
+    return int(n_ones)
+
+
+def shape_padaxis(t: Any, axis: int) -> Variable:
+    """``t`` with a broadcastable axis inserted so that it becomes axis ``axis`` of the result.
+
+    ``axis`` counts in the result, which has ``t.ndim + 1`` axes (negative from the end).
+
+    >>> import arignote.tensor as T
+    >>> shape_padaxis(T.matrix("m"), -1).type.shape, shape_padaxis(T.matrix("m"), 1).type.shape
+    ((None, None, 1), (None, 1, None))
+    """
+    return expand_dims(t, axis)
+
+
+def expand_dims(a: Any, axis: int | Sequence[int]) -> Variable:
+    """``a`` with broadcastable axes inserted at positions ``axis`` of the result (NumPy's rule).
+
+    >>> import arignote.tensor as T
+    >>> expand_dims(T.vector("v"), (0, 2)).type.shape
+    (1, None, 1)
+    """
+    a = as_tensor_variable(a)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out_ndim = a.ndim + len(axes)
+    inserted = {normalize_axis(ax, out_ndim, "expand_dims") for ax in axes}
+    if len(inserted) != len(axes):
+        raise ValueError(f"expand_dims: axis {axes} repeats an axis")
+    kept = iter(range(a.ndim))
+    return DimShuffle(a.ndim, ["x" if d in inserted else next(kept) for d in range(out_ndim)])(a)
+
+
+class Rebroadcast(Op):
+    """``x`` with the broadcastability of some axes changed (Theano's ``Rebroadcast``); a view.
+
+    ``axis`` holds ``(axis, broadcastable)`` pairs. An axis made broadcastable
+    gets static length 1, checked when the function runs; an axis made not
+    broadcastable forgets a static length of 1, so it no longer broadcasts.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, *axis: tuple[int, bool]):
+        pairs = {}
+        for position, flag in axis:
+            position = int(position)
+            if pairs.get(position, bool(flag)) != bool(flag):
+                raise ValueError(f"Rebroadcast: axis {position} is both made broadcastable and not")
+            pairs[position] = bool(flag)
+        self.axis = tuple(sorted(pairs.items()))
+
+    def __str__(self) -> str:
+        return "Rebroadcast{" + ", ".join(f"{a}:{'1' if b else '?'}" for a, b in self.axis) + "}"
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor_variable(x)
+        out_shape = list(x.type.shape)
+        for axis, flag in self.axis:
+            if not 0 <= axis < x.ndim:
+                raise IndexError(f"{self}: axis {axis} is out of range for {x.ndim}-d {x!r}")
+            static = x.type.shape[axis]
+            if flag and static not in (None, 1):
+                raise ValueError(
+                    f"cannot make axis {axis} of {x!r} broadcastable: its static length is "
+                    f"{static}, not 1"
+                )
+            out_shape[axis] = 1 if flag else (None if static == 1 else static)
+        return Apply(self, [x], [TensorType(x.dtype, shape=out_shape).make_variable()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for axis, flag in self.axis:
+            if flag and x.shape[axis] != 1:
+                raise ValueError(
+                    f"{self}: axis {axis} was declared broadcastable (length 1), but the value "
+                    f"has shape {x.shape}: axis {axis} has length {x.shape[axis]}"
+                )
+        output_storage[0][0] = x
+
+    def infer_shape(self, node, input_shapes):
+        made_broadcastable = {axis for axis, flag in self.axis if flag}
+        return [tuple(1 if a in made_broadcastable else n for a, n in enumerate(input_shapes[0]))]
+
+    def L_op(self, inputs, outputs, output_grads):
+        (x,) = inputs
+        back = Rebroadcast(*((axis, x.broadcastable[axis]) for axis, _ in self.axis))
+        return [back(output_grads[0])]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
+
+def _rebroadcast(x: Any, wanted: dict[int, bool]) -> Variable:
+    """``x`` with ``wanted`` broadcastability; ``x`` itself when it already has it."""
+    changes = [
+        (axis, flag) for axis, flag in sorted(wanted.items()) if x.broadcastable[axis] != flag
+    ]
+    return Rebroadcast(*changes)(x) if changes else x
+
+
+def addbroadcast(x: Any, *axes: int) -> Variable:
+    """``x`` with ``axes`` declared broadcastable; their length is checked to be 1 at run time.
+
+    >>> import numpy as np, arignote.tensor as T
+    >>> x = T.matrix("x"); z = T.matrix("z")
+    >>> y = addbroadcast(x, 1)
+    >>> y.type.shape, (y + z).eval({x: np.ones((2, 1)), z: np.ones((2, 3))}).shape
+    ((None, 1), (2, 3))
+    """
+    x = as_tensor_variable(x)
+    return _rebroadcast(x, {normalize_axis(a, x.ndim, "addbroadcast"): True for a in axes})
+
+
+def unbroadcast(x: Any, *axes: int) -> Variable:
+    """``x`` with ``axes`` no longer broadcastable (a static length 1 becomes unknown).
+
+    >>> import arignote.tensor as T
+    >>> unbroadcast(T.row("r"), 0).type.shape
+    (None, None)
+    """
+    x = as_tensor_variable(x)
+    return _rebroadcast(x, {normalize_axis(a, x.ndim, "unbroadcast"): False for a in axes})
+
+
+def patternbroadcast(x: Any, broadcastable: Sequence[bool]) -> Variable:
+    """``x`` with exactly the broadcastability ``broadcastable`` (one bool per axis).
+
+    >>> import arignote.tensor as T
+    >>> patternbroadcast(T.row("r"), (False, True)).type.shape
+    (None, 1)
+    """
+    x = as_tensor_variable(x)
+    broadcastable = tuple(broadcastable)
+    if len(broadcastable) != x.ndim:
+        raise ValueError(
+            f"patternbroadcast: {x!r} has {x.ndim} dimensions, but the pattern "
+            f"{broadcastable} has {len(broadcastable)} entries"
+        )
+    return _rebroadcast(x, {axis: bool(flag) for axis, flag in enumerate(broadcastable)})
+
+
+def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Variable:
+    """``x`` without its broadcastable axes (Theano's rule), or without the axes ``axis``.
+
+    An axis named in ``axis`` that is not broadcastable is declared so first
+    (``addbroadcast``), so its length is checked to be 1 when the function runs.
+
+    >>> import arignote.tensor as T
+    >>> squeeze(T.tensor("float64", shape=(1, None, 1))).type.shape
+    (None,)
+    >>> squeeze(T.matrix("m"), 0).type.shape
+    (None,)
+    """
+    x = as_tensor_variable(x)
+    if axis is None:
+        axes = {a for a in range(x.ndim) if x.broadcastable[a]}
+    else:
+        named = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        axes = {normalize_axis(a, x.ndim, "squeeze") for a in named}
+        for a in sorted(axes):
+            if x.type.shape[a] not in (None, 1):
+                raise ValueError(
+                    f"squeeze: cannot remove axis {a} of {x!r}: its static length is "
+                    f"{x.type.shape[a]}, not 1"
+                )
+        x = addbroadcast(x, *axes)
+    return DimShuffle(x.ndim, [a for a in range(x.ndim) if a not in axes])(x)
+
+
 __all__ = [
     "MakeVector",
+    "Rebroadcast",
     "Reshape",
     "Shape",
     "Shape_i",
     "SpecifyShape",
+    "addbroadcast",
+    "expand_dims",
     "flatten",
+    "patternbroadcast",
+    "ravel",
     "reshape",
     "shape",
     "shape_i",
+    "shape_padaxis",
+    "shape_padleft",
+    "shape_padright",
     "shape_vector",
     "specify_shape",
+    "squeeze",
+    "swapaxes",
     "transpose",
+    "unbroadcast",
 ]

@@ -13,7 +13,9 @@ expands to full slices. An integer index out of range is an ``IndexError``
 naming the index, the axis and its length: when the graph is built if both
 are known then, else at run time, before anything is read.
 
-Advanced (integer-array and boolean) indexing is not supported yet.
+An index holding an integer array, a list or a boolean mask is advanced:
+``getitem`` hands it to ``arignote.tensor.advanced_subtensor``, and
+``inc_subtensor``/``set_subtensor`` accept the result of either kind.
 """
 
 from __future__ import annotations
@@ -64,11 +66,11 @@ def _bound_str(bound: Bound) -> str:
     return "" if bound is None else str(bound)
 
 
-def _entries_str(idx_list: Sequence[IndexEntry]) -> str:
+def entries_str(idx_list: Sequence[IndexEntry]) -> str:
     return ", ".join(str(entry) for entry in idx_list)
 
 
-def _fill(idx_list: Sequence[IndexEntry], values: Iterator[Any]) -> list[Any]:
+def fill_entries(idx_list: Sequence[IndexEntry], values: Iterator[Any]) -> list[Any]:
     """``idx_list`` with each ``SYMBOLIC`` replaced by the next of ``values``, slices as slices."""
 
     def bound(b: Bound) -> Any:
@@ -82,7 +84,7 @@ def _fill(idx_list: Sequence[IndexEntry], values: Iterator[Any]) -> list[Any]:
     ]
 
 
-def _count_symbolic(idx_list: Sequence[IndexEntry]) -> int:
+def count_symbolic(idx_list: Sequence[IndexEntry]) -> int:
     return sum(
         [e.start, e.stop, e.step].count(SYMBOLIC) if isinstance(e, IndexSlice) else e is SYMBOLIC
         for e in idx_list
@@ -91,8 +93,8 @@ def _count_symbolic(idx_list: Sequence[IndexEntry]) -> int:
 
 def _check_index_inputs(op: Op, idx_list: Sequence[IndexEntry], inputs: Sequence[Any]) -> list:
     inputs = [as_tensor_variable(i) for i in inputs]
-    if len(inputs) != _count_symbolic(idx_list):
-        raise TypeError(f"{op} takes {_count_symbolic(idx_list)} index inputs, got {len(inputs)}")
+    if len(inputs) != count_symbolic(idx_list):
+        raise TypeError(f"{op} takes {count_symbolic(idx_list)} index inputs, got {len(inputs)}")
     for position, index in enumerate(inputs):
         if index.ndim != 0 or index.dtype not in INT_DTYPES:
             raise TypeError(
@@ -109,7 +111,7 @@ def _static_indexed_shape(
     if len(idx_list) > x.ndim:
         raise IndexError(f"too many indices for {x.ndim}-d {x!r}: {len(idx_list)} were given")
     known = [known_int(i) for i in inputs]
-    index = _fill(idx_list, iter(SYMBOLIC if k is None else k for k in known))
+    index = fill_entries(idx_list, iter(SYMBOLIC if k is None else k for k in known))
     shape: list[int | None] = []
     for axis, (entry, length) in enumerate(zip(index, x.type.shape)):
         if isinstance(entry, slice):
@@ -132,7 +134,7 @@ def _concrete_index(
     op: Op, idx_list: Sequence[IndexEntry], values: Sequence[Any], shape: tuple[int, ...]
 ) -> tuple:
     """The NumPy index for run-time index values, after checking integer indices' range."""
-    index = _fill(idx_list, iter(int(v) for v in values))
+    index = fill_entries(idx_list, iter(int(v) for v in values))
     if len(index) > len(shape):
         raise IndexError(f"{op}: too many indices for an array of shape {shape}")
     for axis, (entry, length) in enumerate(zip(index, shape)):
@@ -162,7 +164,7 @@ class Subtensor(Op):
         self.idx_list = tuple(idx_list)
 
     def __str__(self) -> str:
-        return f"Subtensor{{{_entries_str(self.idx_list)}}}"
+        return f"Subtensor{{{entries_str(self.idx_list)}}}"
 
     def make_node(self, x: Any, *index_inputs: Any) -> Apply:
         x = as_tensor_variable(x)
@@ -177,7 +179,7 @@ class Subtensor(Op):
         output_storage[0][0] = np.asarray(x[index])
 
     def infer_shape(self, node, input_shapes):
-        index = _fill(self.idx_list, iter(node.inputs[1:]))
+        index = fill_entries(self.idx_list, iter(node.inputs[1:]))
         lengths = input_shapes[0]
         out = [
             slice_length(length, entry.start, entry.stop, entry.step)
@@ -259,48 +261,21 @@ class IncSubtensor(Op):
 
     def __str__(self) -> str:
         name = "SetSubtensor" if self.set_instead_of_inc else "IncSubtensor"
-        return f"{name}{{{_entries_str(self.idx_list)}}}"
+        return f"{name}{{{entries_str(self.idx_list)}}}"
 
     def make_node(self, x: Any, y: Any, *index_inputs: Any) -> Apply:
         x = as_tensor_variable(x)
         y = as_tensor_variable(y)
         index_inputs = _check_index_inputs(self, self.idx_list, index_inputs)
         indexed = _static_indexed_shape(x, self.idx_list, index_inputs)
-        verb = "set" if self.set_instead_of_inc else "increment"
-        if y.ndim > len(indexed):
-            raise ValueError(
-                f"{self}: cannot {verb} the {len(indexed)}-d x[{_entries_str(self.idx_list)}] "
-                f"with the {y.ndim}-d {y!r}"
-            )
-        if upcast(x.dtype, y.dtype) != x.dtype:
-            raise TypeError(
-                f"{self}: {y!r} of dtype {y.dtype} does not fit in {x!r} of dtype {x.dtype} "
-                f"without loss; cast it to {x.dtype} first"
-            )
-        for axis, (target, given) in enumerate(zip(indexed[len(indexed) - y.ndim :], y.type.shape)):
-            if given not in (None, 1) and target is not None and target != given:
-                raise ValueError(
-                    f"{self}: cannot {verb} x[{_entries_str(self.idx_list)}] of static shape "
-                    f"{indexed} with {y!r} of static shape {y.type.shape} "
-                    f"(axis {axis} of the value)"
-                )
+        check_value_type(self, x, y, indexed)
         return Apply(self, [x, y, *index_inputs], [x.type.make_variable()])
 
     def perform(self, node, inputs, output_storage):
         x, y, *values = inputs
         index = _concrete_index(self, self.idx_list, values, x.shape)
         result = x.copy()
-        target_shape = np.shape(result[index])
-        offset = len(target_shape) - y.ndim
-        value_type = node.inputs[1].type
-        for axis, given in enumerate(y.shape):
-            if value_type.shape[axis] != 1 and given != target_shape[offset + axis]:
-                hint = f"; {HOW_TO_BROADCAST}" if given == 1 else ""
-                verb = "set" if self.set_instead_of_inc else "increment"
-                raise ValueError(
-                    f"{self}: cannot {verb} x[{index}] of shape {target_shape} with a value of "
-                    f"shape {y.shape}{hint}"
-                )
+        check_value_shape(self, node.inputs[1].type, np.shape(result[index]), y, index)
         if self.set_instead_of_inc:
             result[index] = y
         else:
@@ -330,6 +305,43 @@ class IncSubtensor(Op):
         return [gx, sum_to_broadcastable(gy, y)] + [None] * len(index_inputs)
 
 
+def check_value_type(op: Op, x: Variable, y: Variable, indexed: tuple[int | None, ...]) -> None:
+    """At graph-build time: ``y`` fits in ``x``'s dtype and broadcasts to the static shape
+    ``indexed`` of ``x[index]`` (lined up on the right)."""
+    verb = "set" if op.set_instead_of_inc else "increment"
+    target = f"x[{entries_str(op.idx_list)}]"
+    if y.ndim > len(indexed):
+        raise ValueError(
+            f"{op}: cannot {verb} the {len(indexed)}-d {target} with the {y.ndim}-d {y!r}"
+        )
+    if upcast(x.dtype, y.dtype) != x.dtype:
+        raise TypeError(
+            f"{op}: {y!r} of dtype {y.dtype} does not fit in {x!r} of dtype {x.dtype} "
+            f"without loss; cast it to {x.dtype} first"
+        )
+    for axis, (length, given) in enumerate(zip(indexed[len(indexed) - y.ndim :], y.type.shape)):
+        if given not in (None, 1) and length is not None and length != given:
+            raise ValueError(
+                f"{op}: cannot {verb} {target} of static shape {indexed} with {y!r} of static "
+                f"shape {y.type.shape} (axis {axis} of the value)"
+            )
+
+
+def check_value_shape(
+    op: Op, value_type: TensorType, target_shape: tuple[int, ...], y: np.ndarray, index: Any
+) -> None:
+    """At run time: ``y`` has the shape of ``x[index]`` except where its type broadcasts."""
+    offset = len(target_shape) - y.ndim
+    for axis, given in enumerate(y.shape):
+        if value_type.shape[axis] != 1 and given != target_shape[offset + axis]:
+            hint = f"; {HOW_TO_BROADCAST}" if given == 1 else ""
+            verb = "set" if op.set_instead_of_inc else "increment"
+            raise ValueError(
+                f"{op}: cannot {verb} x[{index}] of shape {target_shape} with a value of "
+                f"shape {y.shape}{hint}"
+            )
+
+
 # ---- building an index --------------------------------------------------------------------
 def _is_advanced(item: Any) -> bool:
     if isinstance(item, (bool, np.bool_, list, tuple)):
@@ -341,7 +353,7 @@ def _is_advanced(item: Any) -> bool:
     return False
 
 
-def _index_value(item: Any, inputs: list[Variable], where: str) -> int | SymbolicEntry:
+def index_value(item: Any, inputs: list[Variable], where: str) -> int | SymbolicEntry:
     """One integer index: an int if known now, else ``SYMBOLIC`` with the variable queued."""
     if isinstance(item, (int, np.integer)):
         return int(item)
@@ -369,12 +381,6 @@ def _parse_index(
 ) -> tuple[list[IndexEntry], list[Variable], list[int | str]]:
     """The ``idx_list``, the index inputs, and the DimShuffle pattern that inserts ``None``s."""
     items = list(index) if isinstance(index, tuple) else [index]
-    for item in items:
-        if _is_advanced(item):
-            raise NotImplementedError(
-                f"advanced indexing (by an integer array, a list or a boolean mask: "
-                f"{item!r}) is not supported yet; index {x!r} with integers and slices"
-            )
     if sum(item is Ellipsis for item in items) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     real = sum(item is not None and item is not Ellipsis for item in items)
@@ -394,20 +400,20 @@ def _parse_index(
         axis = len(idx_list)
         if isinstance(item, slice):
             bounds = [
-                None if b is None else _index_value(b, inputs, f"slice {name} on axis {axis}")
+                None if b is None else index_value(b, inputs, f"slice {name} on axis {axis}")
                 for b, name in ((item.start, "start"), (item.stop, "stop"), (item.step, "step"))
             ]
             idx_list.append(IndexSlice(*bounds))
             pattern.append(len(pattern) - pattern.count("x"))
         else:
-            idx_list.append(_index_value(item, inputs, f"the index on axis {axis}"))
+            idx_list.append(index_value(item, inputs, f"the index on axis {axis}"))
     kept = len(pattern) - pattern.count("x")
     pattern += list(range(kept, kept + x.ndim - len(idx_list)))
     return idx_list, inputs, pattern
 
 
 def getitem(x: Any, index: Any) -> Variable:
-    """``x[index]`` for a basic index; ``TensorVariable.__getitem__`` calls this.
+    """``x[index]``, as NumPy; ``TensorVariable.__getitem__`` calls this.
 
     >>> import arignote.tensor as T
     >>> x = T.tensor3("x")
@@ -415,6 +421,11 @@ def getitem(x: Any, index: Any) -> Variable:
     (1, None, None)
     """
     x = as_tensor_variable(x)
+    items = index if isinstance(index, tuple) else (index,)
+    if any(_is_advanced(item) for item in items):
+        from arignote.tensor.advanced_subtensor import advanced_subtensor
+
+        return advanced_subtensor(x, *items)
     idx_list, inputs, pattern = _parse_index(x, index)
     if (
         x.owner is not None
@@ -464,12 +475,18 @@ def inc_subtensor(
         y = specify_shape(y, [1 if p in inserted else None for p in range(y.ndim)])
         y = DimShuffle(y.ndim, [p for p in range(y.ndim) if p not in inserted])(y)
         x, node = node.inputs[0], node.inputs[0].owner
-    if node is None or not isinstance(node.op, Subtensor):
+    from arignote.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
+
+    if node is not None and isinstance(node.op, AdvancedSubtensor):
+        update = AdvancedIncSubtensor(node.op.idx_list, set_instead_of_inc)
+    elif node is not None and isinstance(node.op, Subtensor):
+        update = IncSubtensor(node.op.idx_list, set_instead_of_inc)
+    else:
         raise TypeError(
             f"inc_subtensor/set_subtensor: x must be the result of indexing a tensor "
             f"(x_orig[index]), got {x!r} computed by {node.op if node else 'nothing'}"
         )
-    return IncSubtensor(node.op.idx_list, set_instead_of_inc)(node.inputs[0], y, *node.inputs[1:])
+    return update(node.inputs[0], y, *node.inputs[1:])
 
 
 def set_subtensor(

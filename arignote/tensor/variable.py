@@ -263,6 +263,46 @@ class _TensorOperators:
 
         return nonzero(self, return_matrix=return_matrix)
 
+    def squeeze(self, axis=None):
+        return _shape().squeeze(self, axis)
+
+    def swapaxes(self, axis1, axis2):
+        return _shape().swapaxes(self, axis1, axis2)
+
+    def repeat(self, repeats, axis=None):
+        return _module("rearrange").repeat(self, repeats, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return _module("rearrange").diagonal(self, offset, axis1, axis2)
+
+    def trace(self):
+        return _module("rearrange").trace(self)
+
+    def nonzero_values(self):
+        return _module("advanced_subtensor").nonzero_values(self)
+
+    def take(self, indices, axis=None, mode="raise"):
+        return _module("advanced_subtensor").take(self, indices, axis=axis, mode=mode)
+
+    def sort(self, axis=-1, kind="quicksort", order=None):
+        return _module("sort").sort(self, axis=axis, kind=kind, order=order)
+
+    def argsort(self, axis=-1, kind="quicksort", order=None):
+        return _module("sort").argsort(self, axis=axis, kind=kind, order=order)
+
+    def cumsum(self, axis=None):
+        return _module("extra_ops").cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return _module("extra_ops").cumprod(self, axis=axis)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return _module("extra_ops").searchsorted(self, v, side=side, sorter=sorter)
+
+    def compress(self, a, axis=None):
+        """Theano's ``x.compress(condition)``: the elements where ``a`` is true."""
+        return _module("extra_ops").compress(a, self, axis=axis)
+
     def __getitem__(self, index):
         from arignote.tensor.subtensor import getitem
 

@@ -1,0 +1,1 @@
+"""``theano.sandbox``: what legacy code imports from there (``rng_mrg``)."""
