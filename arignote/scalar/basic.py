@@ -17,6 +17,8 @@ involved, rather than return a silently wrong gradient.
 
 from __future__ import annotations
 
+import importlib
+
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -227,6 +229,24 @@ def require_discrete(op: ScalarOp, dtypes: Sequence[str]) -> None:
     for dtype in dtypes:
         if dtype not in DISCRETE_DTYPES:
             raise TypeError(f"{op} works on integer or bool inputs, got {dtype}")
+
+
+def scipy_special(name: str) -> Any:
+    """``scipy.special.<name>`` as a ``numpy_fn``, imported on first use.
+
+    SciPy's special functions take a third of a second to import; ``import
+    arignote`` should not pay that for ops a program may never run.
+    """
+    function = None
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal function
+        if function is None:
+            function = getattr(importlib.import_module("scipy.special"), name)
+        return function(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 class ScalarOp(Op):

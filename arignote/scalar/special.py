@@ -14,9 +14,8 @@ names the op, and integer orders (``n`` of ``polygamma``) are
 from __future__ import annotations
 
 import numpy as np
-import scipy.special
 
-from arignote.scalar.basic import constant_like, require_discrete, upgrade_to_float
+from arignote.scalar.basic import constant_like, require_discrete, scipy_special, upgrade_to_float
 from arignote.scalar.math import (
     FloatBinaryOp,
     FloatUnaryOp,
@@ -44,14 +43,14 @@ class SpecialUnaryOp(FloatUnaryOp):
 
 # ---- error functions ----------------------------------------------------------------
 class Erf(SpecialUnaryOp):
-    numpy_fn = scipy.special.erf
+    numpy_fn = staticmethod(scipy_special("erf"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * constant_like(_TWO_OVER_SQRT_PI, outputs[0]) * exp(-sqr(inputs[0]))]
 
 
 class Erfc(SpecialUnaryOp):
-    numpy_fn = scipy.special.erfc
+    numpy_fn = staticmethod(scipy_special("erfc"))
 
     def L_op(self, inputs, outputs, gout):
         return [-gout[0] * constant_like(_TWO_OVER_SQRT_PI, outputs[0]) * exp(-sqr(inputs[0]))]
@@ -60,7 +59,7 @@ class Erfc(SpecialUnaryOp):
 class Erfcx(SpecialUnaryOp):
     """``exp(x^2) erfc(x)``, which stays finite where ``erfc`` underflows."""
 
-    numpy_fn = scipy.special.erfcx
+    numpy_fn = staticmethod(scipy_special("erfcx"))
 
     def L_op(self, inputs, outputs, gout):
         slope = 2 * inputs[0] * outputs[0] - constant_like(_TWO_OVER_SQRT_PI, outputs[0])
@@ -68,14 +67,14 @@ class Erfcx(SpecialUnaryOp):
 
 
 class Erfinv(SpecialUnaryOp):
-    numpy_fn = scipy.special.erfinv
+    numpy_fn = staticmethod(scipy_special("erfinv"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * constant_like(_SQRT_PI_OVER_TWO, outputs[0]) * exp(sqr(outputs[0]))]
 
 
 class Erfcinv(SpecialUnaryOp):
-    numpy_fn = scipy.special.erfcinv
+    numpy_fn = staticmethod(scipy_special("erfcinv"))
 
     def L_op(self, inputs, outputs, gout):
         return [-gout[0] * constant_like(_SQRT_PI_OVER_TWO, outputs[0]) * exp(sqr(outputs[0]))]
@@ -83,7 +82,7 @@ class Erfcinv(SpecialUnaryOp):
 
 # ---- gamma and its relatives --------------------------------------------------------
 class Gamma(SpecialUnaryOp):
-    numpy_fn = scipy.special.gamma
+    numpy_fn = staticmethod(scipy_special("gamma"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * outputs[0] * psi(inputs[0])]
@@ -92,7 +91,7 @@ class Gamma(SpecialUnaryOp):
 class GammaLn(SpecialUnaryOp):
     """``log|gamma(x)|``."""
 
-    numpy_fn = scipy.special.gammaln
+    numpy_fn = staticmethod(scipy_special("gammaln"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * psi(inputs[0])]
@@ -101,14 +100,14 @@ class GammaLn(SpecialUnaryOp):
 class Psi(SpecialUnaryOp):
     """The digamma function, ``gamma'(x) / gamma(x)``."""
 
-    numpy_fn = scipy.special.psi
+    numpy_fn = staticmethod(scipy_special("psi"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * tri_gamma(inputs[0])]
 
 
 def _trigamma(x):
-    return scipy.special.polygamma(1, x)
+    return scipy_special("polygamma")(1, x)
 
 
 class TriGamma(SpecialUnaryOp):
@@ -127,7 +126,7 @@ def _polygamma_out(order_dtype: str, x_dtype: str) -> tuple[str, ...]:
 class PolyGamma(FloatBinaryOp):
     """``polygamma(n, x)``: the ``n``-th derivative of ``psi``; ``n`` is an integer."""
 
-    numpy_fn = scipy.special.polygamma
+    numpy_fn = staticmethod(scipy_special("polygamma"))
     dtype_rule = staticmethod(_polygamma_out)
 
     def output_dtypes(self, *input_dtypes):
@@ -152,7 +151,7 @@ def _incomplete_gamma_slope(k, x):
 class GammaInc(FloatBinaryOp):
     """The regularized lower incomplete gamma function ``P(k, x)``."""
 
-    numpy_fn = scipy.special.gammainc
+    numpy_fn = staticmethod(scipy_special("gammainc"))
 
     def L_op(self, inputs, outputs, gout):
         k, x = inputs
@@ -165,7 +164,7 @@ class GammaInc(FloatBinaryOp):
 class GammaIncC(FloatBinaryOp):
     """The regularized upper incomplete gamma function ``Q(k, x) = 1 - P(k, x)``."""
 
-    numpy_fn = scipy.special.gammaincc
+    numpy_fn = staticmethod(scipy_special("gammaincc"))
 
     def L_op(self, inputs, outputs, gout):
         k, x = inputs
@@ -177,14 +176,14 @@ class GammaIncC(FloatBinaryOp):
 
 # ---- Bessel functions ---------------------------------------------------------------
 class J0(SpecialUnaryOp):
-    numpy_fn = scipy.special.j0
+    numpy_fn = staticmethod(scipy_special("j0"))
 
     def L_op(self, inputs, outputs, gout):
         return [-gout[0] * j1(inputs[0])]
 
 
 class J1(SpecialUnaryOp):
-    numpy_fn = scipy.special.j1
+    numpy_fn = staticmethod(scipy_special("j1"))
 
     def L_op(self, inputs, outputs, gout):
         x = inputs[0]
@@ -194,7 +193,7 @@ class J1(SpecialUnaryOp):
 class Jv(FloatBinaryOp):
     """The Bessel function of the first kind of real order ``v``."""
 
-    numpy_fn = scipy.special.jv
+    numpy_fn = staticmethod(scipy_special("jv"))
 
     def L_op(self, inputs, outputs, gout):
         v, x = inputs
@@ -205,14 +204,14 @@ class Jv(FloatBinaryOp):
 
 
 class I0(SpecialUnaryOp):
-    numpy_fn = scipy.special.i0
+    numpy_fn = staticmethod(scipy_special("i0"))
 
     def L_op(self, inputs, outputs, gout):
         return [gout[0] * i1(inputs[0])]
 
 
 class I1(SpecialUnaryOp):
-    numpy_fn = scipy.special.i1
+    numpy_fn = staticmethod(scipy_special("i1"))
 
     def L_op(self, inputs, outputs, gout):
         x = inputs[0]
@@ -222,7 +221,7 @@ class I1(SpecialUnaryOp):
 class Iv(FloatBinaryOp):
     """The modified Bessel function of the first kind of real order ``v``."""
 
-    numpy_fn = scipy.special.iv
+    numpy_fn = staticmethod(scipy_special("iv"))
 
     def L_op(self, inputs, outputs, gout):
         v, x = inputs
@@ -234,7 +233,7 @@ class Iv(FloatBinaryOp):
 
 # ---- x log x ------------------------------------------------------------------------
 def _xlogx(x):
-    return scipy.special.xlogy(x, x)
+    return scipy_special("xlogy")(x, x)
 
 
 class XLogX(SpecialUnaryOp):
@@ -249,7 +248,7 @@ class XLogX(SpecialUnaryOp):
 class XLogY0(FloatBinaryOp):
     """``x log(y)``, with ``0`` wherever ``x == 0`` (even where ``log(y)`` is infinite)."""
 
-    numpy_fn = scipy.special.xlogy
+    numpy_fn = staticmethod(scipy_special("xlogy"))
 
     def L_op(self, inputs, outputs, gout):
         x, y = inputs

@@ -28,10 +28,10 @@ of the output:
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from arignote.gradient import grad_not_implemented
 from arignote.graph.basic import Apply, Variable
@@ -53,6 +53,11 @@ from arignote.tensor.linalg_common import (
 from arignote.tensor.products import dot, kron, outer
 from arignote.tensor.rearrange import diag, diagonal, tril, triu
 from arignote.tensor.type import TensorType
+
+
+def _scipy_linalg():
+    """SciPy's linalg, imported when a factorization first runs (``import arignote`` stays light)."""
+    return importlib.import_module("scipy.linalg")
 
 
 def _right_hand_side(b: Any, what: str) -> Variable:
@@ -93,7 +98,7 @@ class Cholesky(Op):
         dtype = node.outputs[0].dtype
         try:
             with lapack_errors("cholesky", x):
-                factor = scipy.linalg.cholesky(x.astype(dtype, copy=False), lower=self.lower)
+                factor = _scipy_linalg().cholesky(x.astype(dtype, copy=False), lower=self.lower)
         except np.linalg.LinAlgError:
             if self.on_error == "raise":
                 raise
@@ -160,7 +165,7 @@ class Solve(Op):
         require_rows_match(a, b, "solve")
         dtype = node.outputs[0].dtype
         with lapack_errors(f"solve ({_ASSUME_A[self.assume_a]})", a, b):
-            x = scipy.linalg.solve(
+            x = _scipy_linalg().solve(
                 a.astype(dtype, copy=False),
                 b.astype(dtype, copy=False),
                 assume_a=self.assume_a,
@@ -232,7 +237,7 @@ class SolveTriangular(Op):
         require_rows_match(a, b, "solve_triangular")
         dtype = node.outputs[0].dtype
         with lapack_errors("solve_triangular", a, b):
-            x = scipy.linalg.solve_triangular(
+            x = _scipy_linalg().solve_triangular(
                 a.astype(dtype, copy=False),
                 b.astype(dtype, copy=False),
                 trans=self.trans,
@@ -302,7 +307,7 @@ class ChoSolve(Op):
         require_rows_match(c, b, "cho_solve")
         dtype = node.outputs[0].dtype
         with lapack_errors("cho_solve", c, b):
-            x = scipy.linalg.cho_solve(
+            x = _scipy_linalg().cho_solve(
                 (c.astype(dtype, copy=False), self.lower), b.astype(dtype, copy=False)
             )
         store(output_storage, 0, x, node.outputs[0])
@@ -388,7 +393,7 @@ class LU(Op):
         if a.ndim != 2:
             raise ValueError(f"lu: needs a matrix, got shape {a.shape}")
         with lapack_errors("lu", a):
-            factors = scipy.linalg.lu(
+            factors = _scipy_linalg().lu(
                 a.astype(node.outputs[0].dtype, copy=False), permute_l=self.permute_l
             )
         for position, (value, variable) in enumerate(zip(factors, node.outputs)):
@@ -453,7 +458,7 @@ class LUFactor(Op):
         (a,) = inputs
         require_square(a, "lu_factor")
         with lapack_errors("lu_factor", a):
-            factors, pivots = scipy.linalg.lu_factor(a.astype(node.outputs[0].dtype, copy=False))
+            factors, pivots = _scipy_linalg().lu_factor(a.astype(node.outputs[0].dtype, copy=False))
         store(output_storage, 0, factors, node.outputs[0])
         store(output_storage, 1, pivots, node.outputs[1])
 
@@ -514,7 +519,7 @@ class LUSolve(Op):
             )
         dtype = node.outputs[0].dtype
         with lapack_errors("lu_solve", factors, b):
-            x = scipy.linalg.lu_solve(
+            x = _scipy_linalg().lu_solve(
                 (factors.astype(dtype, copy=False), pivots), b.astype(dtype, copy=False), self.trans
             )
         store(output_storage, 0, x, node.outputs[0])
@@ -597,7 +602,7 @@ class Eigh(Op):
                 values, vectors = np.linalg.eigh(arrays[0], UPLO=self.UPLO)
             else:
                 require_rows_match(*arrays, "eigh")
-                values, vectors = scipy.linalg.eigh(*arrays, lower=self.UPLO == "L")
+                values, vectors = _scipy_linalg().eigh(*arrays, lower=self.UPLO == "L")
         store(output_storage, 0, values, node.outputs[0])
         store(output_storage, 1, vectors, node.outputs[1])
 
@@ -667,7 +672,7 @@ class Expm(Op):
         (a,) = inputs
         require_square(a, "expm")
         with lapack_errors("expm", a):
-            result = scipy.linalg.expm(a.astype(node.outputs[0].dtype, copy=False))
+            result = _scipy_linalg().expm(a.astype(node.outputs[0].dtype, copy=False))
         store(output_storage, 0, result, node.outputs[0])
 
     def infer_shape(self, node, input_shapes):

@@ -97,10 +97,10 @@ class _TensorOperators:
         return _math().abs(self)
 
     def __matmul__(self, other):
-        return _math().dot(self, other)
+        return _module("products").matmul(self, other)
 
     def __rmatmul__(self, other):
-        return _math().dot(other, self)
+        return _module("products").matmul(other, self)
 
     # ---- comparison and logic ---------------------------------------------------------
     def __lt__(self, other):
@@ -262,6 +262,23 @@ class _TensorOperators:
         from arignote.tensor.subtensor import nonzero
 
         return nonzero(self, return_matrix=return_matrix)
+
+    @property
+    def real(self):
+        return _math().real(self)
+
+    @property
+    def imag(self):
+        return _math().imag(self)
+
+    def conj(self):
+        return _math().conj(self)
+
+    def ptp(self, axis=None, keepdims=False):
+        return _reduction().ptp(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, L, axis=None, keepdims=False):
+        return _reduction().norm(self, L, axis=axis, keepdims=keepdims)
 
     def squeeze(self, axis=None):
         return _shape().squeeze(self, axis)

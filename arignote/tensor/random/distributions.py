@@ -20,12 +20,12 @@ result to the requested dtype.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.special
 
 from arignote.config import config
 from arignote.graph.basic import Variable
@@ -36,7 +36,6 @@ Size = tuple[int, ...] | None
 
 # truncated_normal keeps the standard normal within two standard deviations (as MRG did).
 TRUNCATION = 2.0
-_CDF_LOW, _CDF_HIGH = scipy.special.ndtr(-TRUNCATION), scipy.special.ndtr(TRUNCATION)
 
 
 def normalized(probabilities: np.ndarray, what: str) -> np.ndarray:
@@ -162,7 +161,9 @@ class TruncatedNormal(Distribution):
             raise ValueError("truncated_normal: std must not be negative")
         shape = np.broadcast_shapes(avg.shape, std.shape) if size is None else size
         avg, std = np.broadcast_to(avg, shape), np.broadcast_to(std, shape)
-        standard = scipy.special.ndtri(generator.uniform(_CDF_LOW, _CDF_HIGH, shape))
+        special = importlib.import_module("scipy.special")  # imported on first draw only
+        low, high = special.ndtr(-TRUNCATION), special.ndtr(TRUNCATION)
+        standard = special.ndtri(generator.uniform(low, high, shape))
         return avg + std * standard
 
 

@@ -37,7 +37,7 @@ def _scalar_constant(variable: Variable) -> bool:
     )
 
 
-def _grow_region(fgraph: FunctionGraph, root: Apply) -> list[Apply]:
+def _grow_region(fgraph: FunctionGraph, root: Apply, position: dict[Apply, int]) -> list[Apply]:
     region = {root}
     pattern = root.outputs[0].type.broadcastable
     frontier = [root]
@@ -54,7 +54,7 @@ def _grow_region(fgraph: FunctionGraph, root: Apply) -> list[Apply]:
                 continue
             region.add(producer)
             frontier.append(producer)
-    return [node for node in fgraph.toposort() if node in region] if len(region) > 1 else [root]
+    return sorted(region, key=position.__getitem__)
 
 
 def _composite_for(region: list[Apply]) -> tuple[Composite, list[Variable]]:
@@ -84,10 +84,12 @@ class ElemwiseFusion(GraphRewriter):
 
     def apply(self, fgraph: FunctionGraph) -> dict[str, int]:
         fused = 0
-        for root in reversed(fgraph.toposort()):
+        order = fgraph.toposort()
+        position = {node: index for index, node in enumerate(order)}
+        for root in reversed(order):
             if root not in fgraph.apply_nodes or not _fusable(root):
                 continue
-            region = _grow_region(fgraph, root)
+            region = _grow_region(fgraph, root, position)
             if len(region) < 2:
                 continue
             composite, tensor_inputs = _composite_for(region)
