@@ -12,7 +12,11 @@ from arignote.graph.replace import clone_replace
 from arignote.compile.builders import OpFromGraph
 from arignote.gradient import Lop, Rop, grad, subgraph_grad
 from arignote import tensor  # noqa: F401  (theano.tensor)
+from arignote import ifelse, scan, scan_module  # noqa: F401  (theano.ifelse; theano.scan, callable)
+from arignote.scan import foldl, foldr, map, reduce  # noqa: A004  (theano.map, theano.reduce, ...)
 from arignote import gradient  # noqa: F401
+from arignote import printing  # noqa: F401
+from arignote.printing import debugprint as dprint
 from arignote.tensor import dot
 
 __version__ = "0.1.0"
@@ -30,6 +34,13 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 
 
 __all__ = [
+    "foldl",
+    "foldr",
+    "ifelse",
+    "map",
+    "reduce",
+    "scan",
+    "scan_module",
     "Apply",
     "Constant",
     "FunctionGraph",
@@ -46,10 +57,12 @@ __all__ = [
     "as_op",
     "clone",
     "config",
+    "dprint",
     "dot",
     "function",
     "grad",
     "gradient",
+    "printing",
     "shared",
     "subgraph_grad",
     "tensor",

@@ -45,6 +45,13 @@ def _parse_optimizer(text: str) -> str | None:
     return None if text in ("None", "none", "") else text
 
 
+def _parse_count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _default_compiledir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "arignote")
@@ -61,7 +68,7 @@ _FLAGS = (
         "mode",
         "FAST_RUN",
         "default compilation mode",
-        ("FAST_RUN", "FAST_COMPILE", "DebugMode", "NanGuardMode", "DEBUG_MODE"),
+        ("FAST_RUN", "FAST_COMPILE", "DEBUG", "DebugMode", "NanGuardMode", "DEBUG_MODE"),
     ),
     Flag("device", "cpu", "where functions run", ("cpu",)),
     Flag(
@@ -79,6 +86,26 @@ _FLAGS = (
         ("off", "ignore", "warn", "raise", "pdb"),
     ),
     Flag("compiledir", _default_compiledir(), "directory of the compiled-kernel cache"),
+    Flag(
+        "linker",
+        "auto",
+        "backend of FAST_RUN: 'jit' (compiled C kernels; 'cvm' and 'c' are aliases), 'py' (the "
+        "NumPy reference), 'auto' (jit when a C compiler is found, else py with a warning)",
+        ("auto", "jit", "cvm", "c", "py"),
+    ),
+    Flag("cxx", os.environ.get("CC", "gcc"), "C compiler of the jit linker ('' disables it)"),
+    Flag(
+        "openmp_threads",
+        0,
+        "threads of a large compiled kernel (0: every core this process may use)",
+        parse=_parse_count,
+    ),
+    Flag(
+        "openmp_elemwise_minsize",
+        65536,
+        "elements from which a compiled kernel runs on several threads",
+        parse=_parse_count,
+    ),
     Flag("cast_policy", "custom", "how Python scalars get their dtype", ("custom", "numpy+floatX")),
     Flag(
         "on_unused_input",

@@ -4,7 +4,11 @@ A table is a list of ``OpCase``: how to build the graph from symbolic
 inputs, the NumPy/SciPy reference, where each input's values are drawn
 from, which dtype combinations and shape layouts to try, and tolerances.
 ``check_op`` runs one case on one layout and dtype combination;
-``check_op_grad`` runs ``verify_grad`` on it in float64.
+``check_op_grad`` runs ``verify_grad`` on it in float64; ``check_infer_shape``
+compares every node's ``infer_shape`` with the shapes it computes.
+``all_table_cases`` collects the ``CASES`` table of every ``tests/test_*.py``
+module: ``tests/test_op_tables.py`` runs those three checks on every row, so a
+table module holds its rows and its op-specific tests, not the generic ones.
 
 Symbolic inputs are typed from the values they will receive: a dimension of
 length 1 is declared broadcastable, every other one is unknown, so a layout
@@ -14,13 +18,17 @@ would declare it with ``T.row()`` and ``T.matrix()``.
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import arignote
 from arignote.gradient import verify_grad
@@ -80,6 +88,19 @@ class OpCase:
     when it is not the reference's own (Theano's rules differ from NumPy's
     for small integers and Python scalars). ``grad`` marks a case that is
     differentiable on its sampling domain.
+
+    Options for the generic checks, where a row needs them:
+
+    - ``grad_layouts``/``grad_domains``: where the gradient is checked, when
+      not on every layout or not on the value domains (away from a kink);
+    - ``rtol``/``atol`` (``None``: the output dtype's ``TOLERANCES``), and
+      ``float32_tolerance``, the ``(rtol, atol)`` that replaces them when an
+      input or the output is float32 (rounding grows with long sums and
+      factorizations);
+    - ``raises_like_reference``: exception types that, raised by the reference
+      on a draw (the maximum of nothing), the op must raise too;
+    - ``infer_shape_raises``: ``(exception type, message pattern)`` that the
+      graph's ``infer_shape`` must raise (a length that depends on the values).
     """
 
     name: str
@@ -91,13 +112,28 @@ class OpCase:
     out_dtype: Callable[..., str] | None = None
     grad: bool = False
     grad_layouts: tuple[tuple[Shape, ...], ...] | None = None
+    grad_domains: tuple[Sampler, ...] | None = None
     rtol: float | None = None
     atol: float | None = None
+    float32_tolerance: tuple[float | None, float | None] | None = None
+    raises_like_reference: tuple[type[Exception], ...] = ()
+    infer_shape_raises: tuple[type[Exception], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def nin(self) -> int:
         return len(self.domains)
+
+    def tolerance(self, dtypes: Sequence[str], out_dtype: str) -> tuple[float | None, float | None]:
+        """``(rtol, atol)`` for the output on inputs of ``dtypes``; ``None``: the dtype's own."""
+        if self.float32_tolerance is not None and "float32" in (*dtypes, out_dtype):
+            return self.float32_tolerance
+        return self.rtol, self.atol
+
+
+def case_rng(case: OpCase) -> np.random.Generator:
+    """A generator seeded from the case's name: each row draws the same values on every run."""
+    return np.random.default_rng(zlib.crc32(case.name.encode()))
 
 
 def draw_inputs(case: OpCase, rng, layout: Sequence[Shape], dtypes: Sequence[str]) -> list:
@@ -140,14 +176,19 @@ def check_op(case: OpCase, rng, layout: Sequence[Shape], dtypes: Sequence[str]) 
     NumPy warnings in the reference (e.g. 0/0 on an empty draw) are not the op's business.
     """
     values = draw_inputs(case, rng, layout, dtypes)
+    try:
+        expected = _quiet_reference(case.reference, values)
+    except case.raises_like_reference:
+        with pytest.raises(case.raises_like_reference):
+            evaluate(case.build, values)
+        return
     got = evaluate(case.build, values)
-    expected = _quiet_reference(case.reference, values)
     dtype = case.out_dtype(*dtypes) if case.out_dtype is not None else str(expected.dtype)
     if expected.dtype.kind == "f" and expected.dtype.itemsize < np.dtype(dtype).itemsize:
         # NumPy computed in a narrower float (float16 for int8); ask again on float inputs.
         widened = [v.astype(dtype) if v.dtype.kind in "biu" else v for v in values]
         expected = _quiet_reference(case.reference, widened)
-    assert_matches(got, expected, dtype, case.rtol, case.atol)
+    assert_matches(got, expected, dtype, *case.tolerance(dtypes, dtype))
 
 
 def _quiet_reference(reference: Callable[..., Any], values: Sequence[np.ndarray]) -> np.ndarray:
@@ -157,8 +198,9 @@ def _quiet_reference(reference: Callable[..., Any], values: Sequence[np.ndarray]
 
 
 def check_op_grad(case: OpCase, rng, layout: Sequence[Shape]) -> None:
-    """``verify_grad`` of the case in float64 on one layout."""
-    values = draw_inputs(case, rng, layout, ("float64",) * case.nin)
+    """``verify_grad`` of the case in float64 on one layout, at points from ``grad_domains``."""
+    domains = case.grad_domains or case.domains
+    values = [sample(rng, shape, "float64") for sample, shape in zip(domains, layout)]
     verify_grad(case.build, values, n_tests=1, rng=rng)
 
 
@@ -173,27 +215,61 @@ def case_id(value: Any) -> str:
     return str(value)
 
 
-def table_params(cases: Sequence[OpCase]) -> tuple[list, list]:
-    """pytest params for a table whose rows carry their own layouts: (value params, grad params).
+TableRow = tuple[str | None, OpCase]
 
-    Value params are ``(case, layout, dtypes)`` for every layout and dtype combination; grad
-    params ``(case, layout)`` for every ``grad_layouts`` (else ``layouts``) of a ``grad`` row.
+
+def all_table_cases(tests_dir: Path = Path(__file__).parent) -> list[TableRow]:
+    """``(module name, case)`` for every ``OpCase`` in the ``CASES`` of every ``test_*.py``.
+
+    Modules are imported as ``tests.<name>``, in file-name order, rows in table order.
     """
-    import pytest
+    rows = []
+    for path in sorted(tests_dir.glob("test_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        rows += [(path.stem, c) for c in getattr(module, "CASES", ()) if isinstance(c, OpCase)]
+    return rows
 
-    value = [
-        pytest.param(case, layout, dtypes, id=f"{case.name}-{case_id(layout)}-{case_id(dtypes)}")
-        for case in cases
+
+def _param_id(module: str | None, case: OpCase, *parts: Any) -> str:
+    prefix = f"{module}::" if module else ""
+    return prefix + "-".join([case.name, *map(case_id, parts)])
+
+
+def value_params(rows: Sequence[TableRow]) -> list:
+    """``(case, layout, dtypes)`` for every layout and dtype combination of every row."""
+    return [
+        pytest.param(case, layout, dtypes, id=_param_id(module, case, layout, dtypes))
+        for module, case in rows
         for layout in case.layouts
         for dtypes in case.dtypes
     ]
-    grad = [
-        pytest.param(case, layout, id=f"{case.name}-{case_id(layout)}")
-        for case in cases
+
+
+def grad_params(rows: Sequence[TableRow]) -> list:
+    """``(case, layout)`` for every ``grad_layouts`` (else ``layouts``) of a ``grad`` row."""
+    return [
+        pytest.param(case, layout, id=_param_id(module, case, layout))
+        for module, case in rows
         if case.grad
         for layout in (case.grad_layouts or case.layouts)
     ]
-    return value, grad
+
+
+def infer_shape_params(rows: Sequence[TableRow]) -> list:
+    """``(case, layout, dtypes)`` for every layout of every row, in its first dtypes."""
+    return [
+        pytest.param(
+            case, layout, case.dtypes[0], id=_param_id(module, case, layout, case.dtypes[0])
+        )
+        for module, case in rows
+        for layout in case.layouts
+    ]
+
+
+def table_params(cases: Sequence[OpCase]) -> tuple[list, list]:
+    """pytest params for one table: (``value_params``, ``grad_params``)."""
+    rows = [(None, case) for case in cases]
+    return value_params(rows), grad_params(rows)
 
 
 def assert_infer_shape(output: Any, inputs: Sequence[Any], values: Sequence[np.ndarray]) -> None:
@@ -216,14 +292,38 @@ def check_infer_shape(case: OpCase, rng, layout: Sequence[Shape], dtypes: Sequen
 
     Checks composites too: each op inside them is asked for its output shapes
     from its inputs' shapes, and the answer is compared with what it returned.
+    A row with ``infer_shape_raises`` must raise that instead; a draw that the
+    reference refuses with a ``raises_like_reference`` error, the graph refuses too.
     """
+    values = draw_inputs(case, rng, layout, dtypes)
+    if case.infer_shape_raises is not None:
+        error, pattern = case.infer_shape_raises
+        with pytest.raises(error, match=pattern):
+            _compare_inferred_shapes(case.build, values)
+    elif _reference_refuses(case, values):
+        with pytest.raises(case.raises_like_reference):
+            _compare_inferred_shapes(case.build, values)
+    else:
+        _compare_inferred_shapes(case.build, values)
+
+
+def _reference_refuses(case: OpCase, values: Sequence[np.ndarray]) -> bool:
+    if not case.raises_like_reference:
+        return False
+    try:
+        _quiet_reference(case.reference, values)
+    except case.raises_like_reference:
+        return True
+    return False
+
+
+def _compare_inferred_shapes(build: Callable[..., Any], values: Sequence[np.ndarray]) -> None:
     from arignote.graph.basic import Variable
     from arignote.graph.traversal import io_toposort
     from arignote.tensor.shape import shape_i
 
-    values = draw_inputs(case, rng, layout, dtypes)
     inputs = [variable_for(v, f"x{i}") for i, v in enumerate(values)]
-    output = case.build(*inputs)
+    output = build(*inputs)
     predictions = []
     for node in io_toposort(inputs, [output]):
         input_shapes = [tuple(shape_i(v, axis) for axis in range(v.ndim)) for v in node.inputs]

@@ -1,6 +1,6 @@
 """Advanced indexing, its set/inc, take and the nonzero family against NumPy.
 
-``CASES`` is the op table, run by the generic value and gradient tests; the tests after it check
+``CASES`` is the op table, run by ``tests/test_op_tables.py``; the tests after it check
 NumPy's placement rule on many indices (with constant and symbolic index arrays), every index
 dtype, accumulation at repeated positions, the range checks and their messages, and gradients
 that the table cannot express (with respect to a set's value at repeated positions, second order).
@@ -15,15 +15,7 @@ import arignote
 import arignote.tensor as T
 from arignote.gradient import grad, verify_grad
 from arignote.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
-from tests.helpers import (
-    OpCase,
-    assert_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-    variable_for,
-)
+from tests.helpers import OpCase, assert_infer_shape, uniform, variable_for
 
 RNG = np.random.default_rng(3)
 ANY = uniform(-2, 2)
@@ -273,17 +265,6 @@ CASES = [
         (((3, 4),), ((7,),)),
     ),
 ]
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_values_match_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(21), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradients_match_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(22), layout)
 
 
 # ---- NumPy's placement rule, constant and symbolic indices ----------------------------------

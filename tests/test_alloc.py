@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 
@@ -14,14 +12,7 @@ from arignote import config
 from arignote.gradient import DisconnectedInputError, verify_grad
 from arignote.tensor.alloc import Alloc, ARange
 from arignote.tensor.shape import shape_i
-from tests.helpers import (
-    OpCase,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, uniform
 
 
 def typed_like(value, name):
@@ -479,27 +470,3 @@ CASES = [
         out_dtype=lambda d: "int64",
     ),
 ]
-
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_value_matches_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradient_matches_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(1), layout)
-
-
-@pytest.mark.parametrize(
-    "case, layout",
-    [
-        pytest.param(c, layout, id=f"{c.name}-{i}")
-        for c in CASES
-        for i, layout in enumerate(c.layouts)
-    ],
-)
-def test_table_every_node_infers_its_shape(case, layout):
-    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])

@@ -9,15 +9,7 @@ import arignote
 import arignote.tensor as T
 from arignote.gradient import DisconnectedInputError, grad
 from arignote.tensor.assertions import Assert, CheckAndRaise, assert_op
-from tests.helpers import (
-    OpCase,
-    assert_infer_shape,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, assert_infer_shape, uniform
 
 LAYOUTS = (((3, 4),), ((1, 5),), ((0, 2),), ((),))
 FLOATS = (("float64",), ("float32",))
@@ -49,23 +41,6 @@ CASES = [
         grad=True,
     ),
 ]
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_values_match_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(61), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradients_match_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(62), layout)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_table_infer_shape(case):
-    for layout in case.layouts:
-        check_infer_shape(case, np.random.default_rng(63), layout, case.dtypes[0])
 
 
 def test_failed_assert_raises_with_its_message():

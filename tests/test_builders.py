@@ -24,15 +24,7 @@ from arignote.gradient import (
     verify_grad,
 )
 from arignote.graph.traversal import ancestors
-from tests.helpers import (
-    OpCase,
-    assert_infer_shape,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, assert_infer_shape, uniform
 
 RNG = np.random.default_rng(17)
 
@@ -85,23 +77,6 @@ CASES = [
         (((3, 4),), ((0, 2),), ((2, 1),)),
     ),
 ]
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_values_match_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(51), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradients_match_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(52), layout)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_table_infer_shape(case):
-    for layout in case.layouts:
-        check_infer_shape(case, np.random.default_rng(53), layout, case.dtypes[0])
 
 
 def test_table_rows_build_the_ops():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from pathlib import Path
 
 import numpy as np
 
@@ -23,9 +22,7 @@ from arignote.graph.op import Op
 from arignote.graph.traversal import ancestors
 from arignote.scalar.basic import ScalarOp
 from arignote.tensor.elemwise import Elemwise
-from tests.helpers import OpCase, draw_inputs, variable_for
-
-TESTS_DIR = Path(__file__).parent
+from tests.helpers import all_table_cases, draw_inputs, variable_for
 
 
 def package_op_classes() -> list[type]:
@@ -70,16 +67,6 @@ def concrete_op_classes() -> list[type]:
     return [cls for cls in classes if cls not in bases or _has_own_kernel(cls)]
 
 
-def table_cases() -> list[tuple[str, OpCase]]:
-    cases = []
-    for path in sorted(TESTS_DIR.glob("test_*.py")):
-        module = importlib.import_module(f"tests.{path.stem}")
-        cases += [
-            (path.stem, case) for case in getattr(module, "CASES", ()) if isinstance(case, OpCase)
-        ]
-    return cases
-
-
 def op_classes_in(outputs) -> set[type]:
     found = set()
     for variable in ancestors(outputs):
@@ -94,7 +81,7 @@ def op_classes_in(outputs) -> set[type]:
 def covered_op_classes() -> dict[type, str]:
     covered: dict[type, str] = {}
     rng = np.random.default_rng(0)
-    for module_name, case in table_cases():
+    for module_name, case in all_table_cases():
         values = draw_inputs(case, rng, case.layouts[0], case.dtypes[0])
         inputs = [variable_for(v) for v in values]
         output = case.build(*inputs)

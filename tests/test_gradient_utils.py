@@ -37,15 +37,7 @@ from arignote.gradient import (
 from arignote.graph.traversal import ancestors
 from arignote.tensor.assertions import assert_op
 from arignote.tensor.nnet import softmax
-from tests.helpers import (
-    OpCase,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-    variable_for,
-)
+from tests.helpers import OpCase, uniform, variable_for
 
 RNG = np.random.default_rng(31)
 FLOATS = (("float64",), ("float32",))
@@ -98,23 +90,6 @@ CASES = [
         (((4,),), ((1,),), ((0,),)),
     ),
 ]
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_values_match_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(41), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradients_match_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(42), layout)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_table_infer_shape(case):
-    for layout in case.layouts:
-        check_infer_shape(case, np.random.default_rng(43), layout, case.dtypes[0])
 
 
 def test_table_builds_the_ops_it_claims():

@@ -27,7 +27,7 @@ from arignote.graph import (
 )
 from arignote.graph.fg import OUTPUT, MissingInputError
 from arignote.graph.traversal import variables_between
-from tests.helpers import OpCase, case_id, check_op, uniform
+from tests.helpers import OpCase, uniform
 
 HERE = os.path.abspath(__file__)
 
@@ -234,14 +234,6 @@ CASES = [
         layouts=(((5,),), ((1,),), ((0,),)),
     ),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_table(case):
-    rng = np.random.default_rng(0)
-    for layout in case.layouts:
-        for dtypes in case.dtypes:
-            check_op(case, rng, layout, dtypes)
 
 
 def test_as_op_has_no_gradient():

@@ -1,16 +1,15 @@
 """``arignote.tensor.nnet`` against NumPy/SciPy: one table, then stability, shapes and errors.
 
-Every row of ``CASES`` runs on each of its layouts and dtypes (value, shape
-and dtype against an independent NumPy reference) and, where marked
-``grad``, through ``verify_grad`` in float64 on domains kept away from kinks
-(relu and elu at 0, hard_sigmoid at ±2.5, ultra_fast_sigmoid at ±3.4 and ±6).
-Rows with integer class targets build them inside the graph from the input's
-shape (``labels_for``), so they exist for every layout, the empty one included.
+Every row of ``CASES`` (run by ``tests/test_op_tables.py``) runs on each of its
+layouts and dtypes (value, shape and dtype against an independent NumPy
+reference) and, where marked ``grad``, through ``verify_grad`` in float64 on
+domains kept away from kinks (relu and elu at 0, hard_sigmoid at ±2.5,
+ultra_fast_sigmoid at ±3.4 and ±6). Rows with integer class targets build them
+inside the graph from the input's shape (``labels_for``), so they exist for
+every layout, the empty one included.
 """
 
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 import pytest
@@ -21,8 +20,7 @@ import arignote.tensor as T
 from arignote.gradient import verify_grad
 from arignote.graph.traversal import ancestors
 from arignote.tensor import nnet
-from arignote.tensor.shape import shape_i
-from tests.helpers import OpCase, case_id, check_op, check_op_grad, uniform, variable_for
+from tests.helpers import OpCase, uniform, variable_for
 
 # ---- references ------------------------------------------------------------------------------
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -354,59 +352,14 @@ CASES = [
     ),
 ]
 
-VALUE_PARAMS = [
-    pytest.param(case, layout, dtypes, id=f"{case.name}-{case_id(layout)}-{case_id(dtypes)}")
-    for case in CASES
-    for layout in case.layouts
-    for dtypes in case.dtypes
-]
-GRAD_PARAMS = [
-    pytest.param(case, layout, id=f"{case.name}-{case_id(layout)}")
-    for case in CASES
-    if case.grad
-    for layout in (case.grad_layouts or case.layouts)
-]
 
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_value_matches_reference(case, layout, dtypes):
-    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_gradient_matches_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(1), layout)
-
-
-# ---- infer_shape -----------------------------------------------------------------------------
+# ---- the table builds every nnet op ----------------------------------------------------------
 NNET_OPS = (
     nnet.Softmax,
     nnet.LogSoftmax,
     nnet.CrossentropyCategorical1Hot,
     nnet.CrossentropySoftmaxArgmax1HotWithBias,
 )
-
-
-@pytest.mark.parametrize("case", [c for c in CASES], ids=case_id)
-def test_infer_shape_matches_computed_shapes(case):
-    """Every nnet op node in a row's graph predicts the shapes it computes, on every layout."""
-    for layout in case.layouts:
-        rng = np.random.default_rng(0)
-        values = [d(rng, s, t) for d, s, t in zip(case.domains, layout, case.dtypes[0])]
-        inputs = [variable_for(v) for v in values]
-        output = case.build(*inputs)
-        nodes = {v.owner for v in ancestors([output]) if v.owner is not None}
-        nodes = [n for n in nodes if isinstance(n.op, NNET_OPS)]
-        for node in nodes:
-            shapes = [tuple(shape_i(i, d) for d in range(i.ndim)) for i in node.inputs]
-            inferred = node.op.infer_shape(node, shapes)
-            lengths = [T.as_tensor_variable(n) for shape in inferred for n in shape]
-            computed = arignote.function(
-                inputs, [*node.outputs, *lengths], on_unused_input="ignore"
-            )(*values)
-            actual, predicted = computed[: len(node.outputs)], iter(computed[len(node.outputs) :])
-            for out, shape in zip(actual, inferred):
-                assert tuple(int(next(predicted)) for _ in shape) == out.shape, node.op
 
 
 def test_every_nnet_op_has_a_row():

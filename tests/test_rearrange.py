@@ -1,16 +1,14 @@
 """roll, tile, repeat, diagonal/diag/trace and tril/triu against NumPy.
 
-``CASES`` rows run through the generic value test (every layout and dtype),
-the gradient test (float64, finite differences) and a check that every node's
-``infer_shape`` agrees with what it computes. Counts, shifts and offsets are
+``CASES`` rows run through the generic checks of ``tests/test_op_tables.py``:
+value (every layout and dtype), gradient (float64, finite differences) and
+every node's ``infer_shape`` against what it computes. Counts, shifts and offsets are
 constants in most rows and symbolic integer inputs in the ``*_symbolic`` rows;
 a symbolic length that still carries a gradient comes from the input's own
 shape. Static shapes, symbolic arguments and error messages follow.
 """
 
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 import pytest
@@ -19,14 +17,7 @@ import arignote
 import arignote.tensor as T
 from arignote.gradient import Lop, Rop, grad, verify_grad
 from arignote.tensor.rearrange import Repeat, SegmentSum
-from tests.helpers import (
-    OpCase,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, uniform
 
 ANY = uniform(-3, 3)
 SHIFTS = uniform(-9, 9)
@@ -210,34 +201,6 @@ CASES = [
         grad=False,
     ),
 ]
-
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-def _rng(case):
-    return np.random.default_rng(zlib.crc32(case.name.encode()))
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_value_matches_numpy(case, layout, dtypes):
-    check_op(case, _rng(case), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_gradient_matches_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(1), layout)
-
-
-@pytest.mark.parametrize(
-    "case, layout",
-    [
-        pytest.param(c, layout, id=f"{c.name}-{i}")
-        for c in CASES
-        for i, layout in enumerate(c.layouts)
-    ],
-)
-def test_every_node_infers_its_shape(case, layout):
-    check_infer_shape(case, _rng(case), layout, case.dtypes[0])
 
 
 # ---- static shapes -----------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 Structural tests look at the rewritten graph (``f.maker.fgraph``); numerical
 ones compare FAST_RUN with the unrewritten graph on random inputs. The
-``CASES`` rows exercise the fused ops directly (values and gradients).
+``CASES`` rows exercise the fused ops directly (values, gradients and shapes, in
+``tests/test_op_tables.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import arignote
 import arignote.tensor as T
@@ -19,7 +19,7 @@ from arignote.scalar.composite import Composite
 from arignote.tensor.elemwise import Elemwise
 from arignote.tensor.fused import ElemwiseReduce
 from arignote.tensor.reduction import CAReduce
-from tests.helpers import OpCase, check_op, check_op_grad, uniform
+from tests.helpers import OpCase, uniform
 
 FUSION_ONLY = Mode(optimizer="fast_run")
 UNREWRITTEN = Mode(optimizer=None)
@@ -60,19 +60,6 @@ CASES = [
         grad=True,
     ),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_fused_ops_match_numpy(case):
-    rng = np.random.default_rng(0)
-    for layout in case.layouts:
-        for dtypes in case.dtypes:
-            check_op(case, rng, layout, dtypes)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_fused_ops_gradients(case):
-    check_op_grad(case, np.random.default_rng(1), case.layouts[0])
 
 
 def _ops(function):

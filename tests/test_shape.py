@@ -2,12 +2,10 @@
 and the broadcastability ops (addbroadcast, unbroadcast, patternbroadcast, squeeze, shape_pad*).
 
 The focused tests come first; ``CASES`` at the end is the family's table (value, gradient and
-every node's ``infer_shape`` on each layout).
+every node's ``infer_shape`` on each layout, in ``tests/test_op_tables.py``).
 """
 
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 import pytest
@@ -26,14 +24,7 @@ from arignote.tensor.shape import (
     shape,
     shape_i,
 )
-from tests.helpers import (
-    OpCase,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, uniform
 
 RNG = np.random.default_rng(20240611)
 
@@ -481,30 +472,6 @@ CASES = [
         (((1, 3),), ((1, 1),), ((1, 0, 2),)),
     ),
 ]
-
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_value_matches_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradient_matches_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(1), layout)
-
-
-@pytest.mark.parametrize(
-    "case, layout",
-    [
-        pytest.param(c, layout, id=f"{c.name}-{i}")
-        for c in CASES
-        for i, layout in enumerate(c.layouts)
-    ],
-)
-def test_table_every_node_infers_its_shape(case, layout):
-    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])
 
 
 # ---- broadcastability: addbroadcast, unbroadcast, patternbroadcast, squeeze ------------------

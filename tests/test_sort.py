@@ -1,16 +1,15 @@
 """sort, argsort, topk, argtopk and topk_and_argtopk against NumPy: one table, then errors.
 
-Every row of ``CASES`` runs on each of its layouts (vectors, matrices, 3-d, empty and
-broadcastable shapes) and dtypes against a NumPy reference; ``grad`` rows are checked by
-finite differences in float64, on values without ties (where sorting is differentiable);
-every node of every row must infer the shape it computes. Index outputs are compared on
-inputs without ties, where the answer is unique.
+Every row of ``CASES`` (run by ``tests/test_op_tables.py``) runs on each of its layouts
+(vectors, matrices, 3-d, empty and broadcastable shapes) and dtypes against a NumPy
+reference; ``grad`` rows are checked by finite differences in float64, on values without
+ties (where sorting is differentiable); every node of every row must infer the shape it
+computes. Index outputs are compared on inputs without ties, where the answer is unique.
 """
 
 from __future__ import annotations
 
 import importlib
-import zlib
 
 import numpy as np
 import pytest
@@ -19,14 +18,7 @@ import arignote
 import arignote.tensor as T
 from arignote.gradient import grad, verify_grad
 from arignote.tensor.sort import ArgSortOp, SortOp, TopKOp, argsort, argtopk, sort, topk
-from tests.helpers import (
-    OpCase,
-    check_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, uniform
 
 ANY = uniform(-3, 3)
 
@@ -200,30 +192,6 @@ CASES = [
         (((3, 5), ()), ((6,), ()), ((2, 3, 4), ())),
     ),
 ]
-
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_value_matches_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(zlib.crc32(case.name.encode())), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradient_matches_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(1), layout)
-
-
-@pytest.mark.parametrize(
-    "case, layout",
-    [
-        pytest.param(c, layout, id=f"{c.name}-{i}")
-        for c in CASES
-        for i, layout in enumerate(c.layouts)
-    ],
-)
-def test_table_every_node_infers_its_shape(case, layout):
-    check_infer_shape(case, np.random.default_rng(0), layout, case.dtypes[0])
 
 
 # ---- semantics beyond the table --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Basic indexing, set_subtensor/inc_subtensor and nonzero against NumPy.
 
-``CASES`` is the op table (one row per op and index family, run by the generic value and gradient
-tests at the end); the tests before it cover random basic indices, static shapes and errors.
+``CASES`` is the op table (one row per op and index family, run by ``tests/test_op_tables.py``);
+the tests before it cover random basic indices, static shapes and errors.
 """
 
 from __future__ import annotations
@@ -15,14 +15,7 @@ from arignote.gradient import DisconnectedInputError, NullTypeGradError, grad, v
 from arignote.tensor.advanced_subtensor import AdvancedSubtensor
 from arignote.tensor.basic import get_scalar_constant_value
 from arignote.tensor.subtensor import IncSubtensor, Subtensor
-from tests.helpers import (
-    OpCase,
-    assert_infer_shape,
-    check_op,
-    check_op_grad,
-    table_params,
-    uniform,
-)
+from tests.helpers import OpCase, assert_infer_shape, uniform
 
 RNG = np.random.default_rng(7)
 
@@ -469,14 +462,3 @@ CASES = [
         (((3, 4),), ((7,),), ((0, 3),), ((2, 1, 3),)),
     ),
 ]
-VALUE_PARAMS, GRAD_PARAMS = table_params(CASES)
-
-
-@pytest.mark.parametrize("case, layout, dtypes", VALUE_PARAMS)
-def test_table_values_match_numpy(case, layout, dtypes):
-    check_op(case, np.random.default_rng(11), layout, dtypes)
-
-
-@pytest.mark.parametrize("case, layout", GRAD_PARAMS)
-def test_table_gradients_match_finite_differences(case, layout):
-    check_op_grad(case, np.random.default_rng(12), layout)

@@ -6,23 +6,32 @@ applies every rewrite tagged ``fast_run``; ``FAST_COMPILE`` only the cheap,
 always-safe ones tagged ``fast_compile``. ``mode.including(...)``,
 ``.excluding(...)`` and ``.requiring(...)`` refine the query by tag or by
 rewrite name, as do ``config.optimizer_including/excluding/requiring``.
-Every mode runs on the reference (``py``) linker until the compiled
-backend lands.
+``FAST_RUN`` runs on ``config.linker`` (by default the compiled ``jit``
+backend of ``arignote.link.c`` when a C compiler is found, else the
+reference ``py`` linker, with one warning); the other modes on ``py``.
+``"DEBUG"`` (Theano's ``"DebugMode"``) is the checking mode of
+``arignote.compile.debugmode``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import gc
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 from arignote.config import config
 from arignote.graph.fg import FunctionGraph
 from arignote.graph.rewriting.db import RewriteQuery
 from arignote.graph.rewriting.stages import optdb
+from arignote.link.c.linker import JITLinker, fast_run_linker
 from arignote.link.python.linker import PythonLinker
 
-_LINKERS = {"py": PythonLinker}
-_KNOWN_MODES = ("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "NanGuardMode")
+_LINKERS = {"py": PythonLinker, "jit": JITLinker, "cvm": JITLinker, "c": JITLinker}
+_KNOWN_MODES = ("FAST_RUN", "FAST_COMPILE", "DEBUG", "DebugMode", "DEBUG_MODE", "NanGuardMode")
+_CHECKING_MODES = ("DEBUG", "DebugMode", "DEBUG_MODE")
 _OPTIMIZER_TAGS = {"fast_run": "fast_run", "fast_compile": "fast_compile", "merge": "merge"}
 
 
@@ -63,7 +72,8 @@ class Mode:
         self.name = name
 
     def _with_query(self, query: RewriteQuery) -> Mode:
-        twin = Mode(self.linker, query, self.name)
+        twin = copy.copy(self)  # keeps the subclass (DebugMode) and its linker
+        twin.query = query
         return twin
 
     def including(self, *tags: str) -> Mode:
@@ -92,10 +102,31 @@ class Mode:
             return {}
         # Tensor rewrites register themselves into optdb when their package is imported.
         importlib.import_module("arignote.tensor.rewriting")
-        return optdb.query(query).apply(fgraph)
+        with gc_paused():
+            return optdb.query(query).apply(fgraph)
 
     def __repr__(self) -> str:
         return f"Mode(linker={self.linker.name!r}, query={self.query})"
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector off for a block, if it was on.
+
+    Rewriting a big graph allocates many long-lived objects quickly, which
+    triggers full collections, each walking every object alive; at 100,000
+    nodes they took ~40% of rewriting and made its cost per node grow with
+    the graph (``benchmarks/rewrite_scaling.py``). The cycles left behind
+    (pruned nodes) are collected by the first collection after the block.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def get_mode(mode: str | Mode | None) -> Mode:
@@ -106,4 +137,8 @@ def get_mode(mode: str | Mode | None) -> Mode:
     if name not in _KNOWN_MODES:
         raise ValueError(f"unknown mode {name!r}; known modes: {', '.join(_KNOWN_MODES)}")
     optimizer = "fast_compile" if name == "FAST_COMPILE" else config.optimizer
-    return Mode("py", optimizer, name)
+    if name in _CHECKING_MODES:
+        from arignote.compile.debugmode import DebugMode  # it builds on Mode
+
+        return DebugMode("py", optimizer, name)
+    return Mode(fast_run_linker() if name == "FAST_RUN" else "py", optimizer, name)

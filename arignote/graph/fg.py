@@ -53,6 +53,7 @@ class FunctionGraph:
             inputs = [equiv[i] for i in inputs]
             outputs = [equiv[o] for o in outputs]
         self.inputs: list[Variable] = []
+        self._input_set: set[Variable] = set()  # ``inputs`` for O(1) membership
         self.outputs: list[Variable] = list(outputs)
         self.clients: dict[Variable, list[Client]] = {}
         self.apply_nodes: set[Apply] = set()
@@ -71,6 +72,7 @@ class FunctionGraph:
         if variable in self.variables:
             return
         self.inputs.append(variable)
+        self._input_set.add(variable)
         self.variables.add(variable)
         self.clients.setdefault(variable, [])
 
@@ -159,7 +161,7 @@ class FunctionGraph:
                 continue
             node = current.owner
             if node is None:
-                if current in self.variables and current not in self.inputs:
+                if current in self.variables and current not in self._input_set:
                     self.variables.discard(current)
                     self.clients.pop(current, None)
                 continue

@@ -54,31 +54,26 @@ def io_toposort(inputs: Iterable[Variable], outputs: Sequence[Variable]) -> list
     """
     stop = _as_set(inputs)
     order: list[Apply] = []
-    done: set[Apply] = set()
-    # Stack of (node, next input position to visit).
-    stack: list[tuple[Apply, int]] = []
+    # Nodes pushed so far. In a DAG a node is never met again while it is still on
+    # the stack, so one set serves for "finished" and "in progress".
+    seen: set[Apply] = set()
     for output in outputs:
-        if output.owner is None or output in stop or output.owner in done:
+        root = output.owner
+        if root is None or root in seen or output in stop:
             continue
-        stack.append((output.owner, 0))
-        on_stack = {output.owner}
+        seen.add(root)
+        # Stack of (node, iterator over the inputs still to visit).
+        stack = [(root, iter(root.inputs))]
         while stack:
-            node, position = stack[-1]
-            if position < len(node.inputs):
-                stack[-1] = (node, position + 1)
-                parent = node.inputs[position].owner
-                if (
-                    parent is not None
-                    and node.inputs[position] not in stop
-                    and parent not in done
-                    and parent not in on_stack
-                ):
-                    stack.append((parent, 0))
-                    on_stack.add(parent)
+            node, pending = stack[-1]
+            for variable in pending:
+                parent = variable.owner
+                if parent is not None and parent not in seen and variable not in stop:
+                    seen.add(parent)
+                    stack.append((parent, iter(parent.inputs)))
+                    break
             else:
                 stack.pop()
-                on_stack.discard(node)
-                done.add(node)
                 order.append(node)
     return order
 

@@ -25,15 +25,16 @@ NumPy instead, keeping ``0 * nan = nan`` as the unrewritten graph has it
 
 from __future__ import annotations
 
+import importlib
+
 from typing import Any
 
 import numpy as np
-from scipy.linalg import blas as scipy_blas
 
 from arignote.graph.basic import Apply, Variable
 from arignote.graph.op import Op
 from arignote.scalar.basic import COMPLEX_DTYPES
-from arignote.tensor.basic import as_tensor_variable
+from arignote.tensor.basic import as_tensor_variable, constant
 from arignote.tensor.elemwise import DimShuffle
 from arignote.tensor.type import TensorType
 
@@ -41,9 +42,18 @@ BLAS_DTYPES = ("float32", "float64", "complex64", "complex128")
 
 
 def _checked_operands(op_name: str, named: list[tuple[str, Any, int]]) -> list[Variable]:
-    """Each operand as a tensor of the expected ndim, all of one BLAS dtype."""
+    """Each operand as a tensor of the expected ndim, all of the BLAS dtype of the second (the
+    first array); Python and NumPy numbers for the scales take that dtype."""
+    dtype = as_tensor_variable(named[1][1]).dtype
+    if dtype not in BLAS_DTYPES:
+        raise TypeError(
+            f"{op_name}: BLAS serves {', '.join(BLAS_DTYPES)}; {named[1][0]} {named[1][1]!r} is "
+            f"{dtype}"
+        )
     operands = []
     for what, value, ndim in named:
+        if ndim == 0 and not isinstance(value, Variable) and np.ndim(value) == 0:
+            value = constant(np.asarray(value, dtype=dtype))
         variable = as_tensor_variable(value)
         if variable.ndim != ndim:
             kind = {0: "a scalar", 1: "a vector", 2: "a matrix"}[ndim]
@@ -51,19 +61,12 @@ def _checked_operands(op_name: str, named: list[tuple[str, Any, int]]) -> list[V
                 f"{op_name}: {what} must be {kind} (ndim {ndim}), got {variable!r} of type "
                 f"{variable.type}"
             )
-        operands.append(variable)
-    dtype = operands[1].dtype
-    if dtype not in BLAS_DTYPES:
-        raise TypeError(
-            f"{op_name}: BLAS serves {', '.join(BLAS_DTYPES)}; {named[1][0]} {operands[1]!r} is "
-            f"{dtype}"
-        )
-    for (what, _, _), variable in zip(named, operands):
         if variable.dtype != dtype:
             raise TypeError(
                 f"{op_name}: every operand must have dtype {dtype} (that of {named[1][0]}), but "
                 f"{what} {variable!r} is {variable.dtype}"
             )
+        operands.append(variable)
     return operands
 
 
@@ -87,7 +90,8 @@ def _fortran_matrix(x: np.ndarray, transposed: bool) -> tuple[np.ndarray, int]:
 def _blas_function(name: str, dtype: np.dtype):
     if name == "ger" and dtype.kind == "c":
         name = "geru"  # the unconjugated rank-1 update: outer(x, y), as NumPy's
-    return scipy_blas.get_blas_funcs(name, dtype=dtype)
+    # SciPy's BLAS wrappers load on the first product, not when arignote is imported.
+    return importlib.import_module("scipy.linalg.blas").get_blas_funcs(name, dtype=dtype)
 
 
 def _numpy_fallback(alpha, beta, *arrays) -> bool:
@@ -160,8 +164,9 @@ class Gemm(Op):
         op_a = a.T if self.trans_a else a
         op_b = b.T if self.trans_b else b
         if op_a.shape[1] != op_b.shape[0]:
-            raise ValueError(f"gemm: op(a) of shape {op_a.shape} and op(b) of shape "
-                             f"{op_b.shape} are not aligned")
+            raise ValueError(
+                f"gemm: shapes {op_a.shape} and {op_b.shape} are not aligned (op(a) and op(b))"
+            )
         shape = (op_a.shape[0], op_b.shape[1])
         if c is not None and c.shape != shape:
             raise ValueError(f"gemm: c has shape {c.shape}, but op(a) @ op(b) has {shape}")
@@ -228,7 +233,9 @@ class Gemv(Op):
         rows, inner = a.type.shape[::-1] if self.trans else a.type.shape
         _merged_length("gemv", "the columns of op(a) and x", inner, x.type.shape[0])
         if y is not None:
-            rows = _merged_length("gemv", "the rows of op(a) and y", rows, operands[4].type.shape[0])
+            rows = _merged_length(
+                "gemv", "the rows of op(a) and y", rows, operands[4].type.shape[0]
+            )
         output = TensorType(a.dtype, shape=(rows,)).make_variable()
         return Apply(self, operands, [output])
 
@@ -237,8 +244,9 @@ class Gemv(Op):
         beta, y = rest if rest else (None, None)
         op_a = a.T if self.trans else a
         if op_a.shape[1] != x.shape[0]:
-            raise ValueError(f"gemv: op(a) of shape {op_a.shape} and x of shape {x.shape} are "
-                             "not aligned")
+            raise ValueError(
+                f"gemv: shapes {op_a.shape} and {x.shape} are not aligned (op(a) and x)"
+            )
         if y is not None and y.shape != (op_a.shape[0],):
             raise ValueError(f"gemv: y has shape {y.shape}, but op(a) @ x has {(op_a.shape[0],)}")
         dtype = np.dtype(node.outputs[0].dtype)
@@ -289,8 +297,9 @@ class Ger(Op):
         if a is not None:
             a_rows, a_columns = operands[3].type.shape
             rows = _merged_length("ger", "the lengths of x and the rows of a", rows, a_rows)
-            columns = _merged_length("ger", "the lengths of y and the columns of a", columns,
-                                     a_columns)
+            columns = _merged_length(
+                "ger", "the lengths of y and the columns of a", columns, a_columns
+            )
         output = TensorType(operands[1].dtype, shape=(rows, columns)).make_variable()
         return Apply(self, operands, [output])
 

@@ -93,10 +93,13 @@ class Dot(Op):
     def L_op(self, inputs, outputs, output_grads):
         x, y = inputs
         (gz,) = output_grads
+        # Complex gradients follow Theano's convention (dC/dRe + i dC/dIm): the other
+        # operand enters conjugated, as it does for elementwise mul.
+        x_, y_ = _conj_if_complex(x), _conj_if_complex(y)
         if x.ndim == 1 and y.ndim == 1:
-            return [gz * y, gz * x]
-        gx = outer(gz, y) if y.ndim == 1 else dot(gz, _transpose(y))
-        gy = outer(x, gz) if x.ndim == 1 else dot(_transpose(x), gz)
+            return [gz * y_, gz * x_]
+        gx = outer(gz, y_) if y.ndim == 1 else dot(gz, _transpose(y_))
+        gy = outer(x_, gz) if x.ndim == 1 else dot(_transpose(x_), gz)
         return [gx, gy]
 
     def R_op(self, inputs, eval_points):
@@ -113,6 +116,12 @@ class Dot(Op):
 
 
 _dot = Dot()
+
+
+def _conj_if_complex(x: Variable) -> Variable:
+    from arignote.tensor.math import conj
+
+    return conj(x) if x.dtype.startswith("complex") else x
 
 
 def _normalize_axes(axes: Sequence[Any], ndim: int, operand: Variable) -> tuple[int, ...]:

@@ -23,6 +23,12 @@ Invariants:
   graph; when a root is pruned, every shape that reads it is dropped, so
   that using the shape later does not resurrect the pruned computation.
   Roots are found by walking only the nodes that ``infer_shape`` built.
+- A length is shape arithmetic only: ``Shape``/``Shape_i`` of arrays and ops
+  on scalars and integer vectors. A length that ``infer_shape`` computes
+  otherwise (say by applying the op again, as ``lstsq``'s residual count
+  does) is replaced by ``Shape_i`` of the output, so that using a shape
+  never computes an op a second time (and a rewrite cannot chase its tail
+  importing ever new copies of it).
 
 Rewrites here (``canonicalize``): ``Shape(x)`` becomes the ``MakeVector`` of
 the inferred lengths (a constant when the static shape knows them all),
@@ -41,12 +47,17 @@ from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.fg import FunctionGraph
 from arignote.graph.rewriting.basic import node_rewriter, report_rewrite_error
 from arignote.graph.rewriting.stages import canonicalize
+from arignote.scalar.basic import INT_DTYPES
 from arignote.tensor.basic import as_tensor_variable, cast, constant
+from arignote.tensor.elemwise import Elemwise
+from arignote.tensor.reduction import CAReduce
 from arignote.tensor.shape import MakeVector, Shape, Shape_i
 from arignote.tensor.subtensor import Subtensor, fill_entries
 from arignote.tensor.type import TensorType
 
 Lengths = tuple[Variable, ...]
+# Ops whose equal applications to the same inputs give equal lengths (no random draws).
+_DETERMINISTIC_SHAPE_OPS = (Shape_i, Shape, MakeVector, Subtensor, Elemwise, CAReduce)
 
 
 def length_constant(length: int) -> Variable:
@@ -66,7 +77,13 @@ def known_length(length: Variable) -> int | None:
 
 def lengths_equal(a: Variable, b: Variable) -> bool:
     """Whether two lengths are provably equal: the same variable, equal constants, or the
-    same op applied to the same inputs (two ``Shape_i(0)(x)`` nodes, say)."""
+    same op applied to the same inputs (two ``Shape_i(0)(x)`` nodes, say).
+
+    >>> import arignote.tensor as T
+    >>> x = T.matrix("x")
+    >>> lengths_equal(Shape_i(0)(x), Shape_i(0)(x)), lengths_equal(Shape_i(0)(x), Shape_i(1)(x))
+    (True, False)
+    """
     if a is b:
         return True
     known_a, known_b = known_length(a), known_length(b)
@@ -76,6 +93,7 @@ def lengths_equal(a: Variable, b: Variable) -> bool:
     return (
         node_a is not None
         and node_b is not None
+        and isinstance(node_a.op, _DETERMINISTIC_SHAPE_OPS)
         and a.index == b.index
         and node_a.op == node_b.op
         and len(node_a.inputs) == len(node_b.inputs)
@@ -114,6 +132,8 @@ class ShapeFeature:
         self.fgraph: FunctionGraph | None = None
         self._shapes: dict[Variable, Lengths | None] = {}
         self._roots: dict[Variable, frozenset[Variable]] = {}
+        # The roots of each length expression handed out (keyed by the length variable).
+        self._length_roots: dict[Variable, frozenset[Variable]] = {}
         self._dependents: dict[Variable, set[Variable]] = {}
 
     # ---- FunctionGraph listener -----------------------------------------------------------
@@ -126,6 +146,7 @@ class ShapeFeature:
     def on_detach(self, fgraph: FunctionGraph) -> None:
         self._shapes.clear()
         self._roots.clear()
+        self._length_roots.clear()
         self._dependents.clear()
         if getattr(fgraph, "shape_feature", None) is self:
             del fgraph.shape_feature  # type: ignore[attr-defined]
@@ -137,7 +158,8 @@ class ShapeFeature:
                 self._forget(dependent)
 
     def _forget(self, variable: Variable) -> None:
-        self._shapes.pop(variable, None)
+        for length in self._shapes.pop(variable, None) or ():
+            self._length_roots.pop(length, None)
         for root in self._roots.pop(variable, ()):
             dependents = self._dependents.get(root)
             if dependents is not None:
@@ -203,92 +225,119 @@ class ShapeFeature:
                 raise ValueError(
                     f"infer_shape gave {len(inferred)} shapes for {len(node.outputs)} outputs"
                 )
+            for output, lengths in zip(node.outputs, inferred):
+                if isinstance(output.type, TensorType) and len(lengths) != output.ndim:
+                    raise ValueError(
+                        f"infer_shape gave {len(lengths)} lengths for a {output.ndim}-d output"
+                    )
         except NotImplementedError:
             inferred = None
         except Exception as exc:  # noqa: BLE001  (reported, and raised if configured)
             report_rewrite_error(self, node, exc)
             inferred = None
-        known = {}
-        for variable, lengths in zip(node.inputs, input_shapes):
-            for length in lengths or ():
-                known[length] = variable
         for position, output in enumerate(node.outputs):
             if not isinstance(output.type, TensorType):
                 self._record(output, None)
                 continue
-            lengths = None if inferred is None else inferred[position]
-            self._record(output, self._checked(node, output, lengths), known)
+            lengths = [None] * output.ndim if inferred is None else inferred[position]
+            self._record(output, tuple(lengths))
 
-    def _checked(self, node: Apply, output: Variable, lengths: Any) -> Lengths:
-        """``infer_shape``'s answer as int64 lengths; static lengths win, bad entries fall back."""
-        if lengths is not None and len(lengths) != output.ndim:
-            report_rewrite_error(
-                self,
-                node,
-                ValueError(f"infer_shape gave {len(lengths)} lengths for a {output.ndim}-d output"),
-            )
-            lengths = None
-        checked = []
-        for axis in range(output.ndim):
-            static = output.type.shape[axis]
-            if static is not None:
-                checked.append(length_constant(static))
-                continue
-            entry = None if lengths is None else _as_length(lengths[axis])
-            checked.append(entry if entry is not None else self._static_or_read(output, axis))
-        return tuple(checked)
-
-    def _record(
-        self, variable: Variable, lengths: Lengths | None, known: dict[Variable, Variable] | None = None
-    ) -> None:
-        self._shapes[variable] = lengths
-        roots = self._roots_of(variable, lengths or (), known or {})
+    def _record(self, variable: Variable, lengths: Sequence[Any] | None) -> None:
+        """Cache ``variable``'s lengths, each checked (static lengths win; an entry that is not
+        an integer scalar, or that would compute more than shape arithmetic, falls back to
+        ``Shape_i`` of ``variable``), with the roots they read."""
+        if lengths is None:
+            self._shapes[variable] = None
+            return
+        settled = []
+        roots: set[Variable] = set()
+        for axis, entry in enumerate(lengths):
+            static = variable.type.shape[axis]
+            length = length_constant(static) if static is not None else _as_length(entry)
+            read = None if length is None else self._reads(length)
+            if read is None:
+                length = self._static_or_read(variable, axis)
+                read = self._reads(length) or frozenset()
+            settled.append(length)
+            roots |= read
+        self._shapes[variable] = tuple(settled)
         if roots:
-            self._roots[variable] = roots
+            self._roots[variable] = frozenset(roots)
             for root in roots:
                 self._dependents.setdefault(root, set()).add(variable)
 
-    def _roots_of(
-        self, variable: Variable, lengths: Lengths, known: dict[Variable, Variable]
-    ) -> frozenset[Variable]:
-        """The graph variables that ``lengths`` read: the roots of the input shapes it reuses,
-        and the variables of the graph (or outside inputs) that the new expressions reach."""
+    def _reads(self, length: Variable) -> frozenset[Variable] | None:
+        """The graph variables ``length`` reads, or None when it computes more than shape
+        arithmetic. Lengths seen before (those of input shapes) give their recorded roots, so
+        the walk covers only the nodes that ``infer_shape`` just built."""
+        if isinstance(length, Constant):
+            return frozenset()
+        known = self._length_roots.get(length)
+        if known is not None:
+            return known
         in_graph = self.fgraph.variables if self.fgraph is not None else set()
         roots: set[Variable] = set()
         seen: set[Variable] = set()
-        stack = list(lengths)
+        stack = [length]
         while stack:
             current = stack.pop()
             if current in seen or isinstance(current, Constant):
                 continue
             seen.add(current)
-            if current in known:
-                roots.update(self._roots.get(known[current], ()))
+            if current in self._length_roots:
+                roots.update(self._length_roots[current])
             elif current in in_graph or current.owner is None:
                 roots.add(current)
-            else:
+            elif _is_shape_arithmetic(current.owner):
                 stack.extend(current.owner.inputs)
-        return frozenset(roots)
+            else:
+                return None
+        found = self._length_roots[length] = frozenset(roots)
+        return found
+
+
+def _is_shape_like(variable: Variable) -> bool:
+    """A scalar, or an integer vector: what shape arithmetic computes on."""
+    kind = variable.type
+    return isinstance(kind, TensorType) and (
+        kind.ndim == 0 or (kind.ndim == 1 and kind.dtype in INT_DTYPES)
+    )
+
+
+def _is_shape_arithmetic(node: Apply) -> bool:
+    """Reading an array's shape, or computing on scalars and shape vectors: cheap, unlike an
+    ``infer_shape`` that recomputes its op (whose value we do not want to compute twice)."""
+    return isinstance(node.op, (Shape, Shape_i)) or all(
+        _is_shape_like(v) for v in (*node.inputs, *node.outputs)
+    )
 
 
 def _as_length(entry: Any) -> Variable | None:
     """An ``infer_shape`` entry as a 0-d int64 tensor, or None if it cannot be one."""
-    if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
+    if entry is None or isinstance(entry, bool):
+        return None
+    if isinstance(entry, (int, np.integer)):
         return length_constant(int(entry))
     try:
         variable = as_tensor_variable(entry)
-    except TypeError:
+    except (TypeError, ValueError):
         return None
-    if variable.ndim != 0 or variable.dtype not in ("int8", "int16", "int32", "int64", "uint8",
-                                                    "uint16", "uint32"):
+    if variable.ndim != 0 or variable.dtype not in INT_DTYPES or variable.dtype == "uint64":
         return None
     return cast(variable, "int64")
 
 
 def shape_feature(fgraph: FunctionGraph) -> ShapeFeature:
-    """The graph's ``ShapeFeature``, attached now if it has none."""
+    """The graph's ``ShapeFeature``, attached now if it has none.
+
+    >>> import arignote.tensor as T
+    >>> x = T.vector("x")
+    >>> fg = FunctionGraph([x], [T.exp(x)[1:]], clone=False)
+    >>> shape_feature(fg) is shape_feature(fg) is fg.shape_feature
+    True
+    """
     feature = getattr(fgraph, "shape_feature", None)
-    if feature is None:
+    if feature is None or feature.fgraph is not fgraph:  # none yet, or a copied graph's
         feature = ShapeFeature()
         fgraph.attach_feature(feature)
     return feature
@@ -298,13 +347,15 @@ def shape_feature(fgraph: FunctionGraph) -> ShapeFeature:
 @node_rewriter([Shape])
 def local_shape_to_shape_i(fgraph, node):
     """``Shape(x)`` → ``MakeVector`` of ``x``'s inferred lengths, or a constant when all are
-    known; left alone when every length would be read from ``x`` itself."""
+    known; left alone when the other lengths would all be read from ``x`` itself."""
     (x,) = node.inputs
     lengths = shape_feature(fgraph).shape_of(x)
     values = [known_length(n) for n in lengths]
     if None not in values:
         return [constant(np.asarray(values, dtype="int64").reshape(len(values)))]
-    if all(is_shape_i_of(n, x, axis) for axis, n in enumerate(lengths)):
+    if all(
+        v is not None or is_shape_i_of(n, x, a) for a, (n, v) in enumerate(zip(lengths, values))
+    ):
         return None
     return [MakeVector("int64")(*lengths)]
 

@@ -1,0 +1,1 @@
+"""``theano.tensor.signal``: pooling (``pool``) and the old signal-processing ``conv``."""
