@@ -24,5 +24,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: $(VENV)/.installed
+	$(PY) benchmarks/elemwise.py
+	$(PY) benchmarks/rewrite_scaling.py
+	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/rnn_scan.py
+	$(PY) benchmarks/conv.py --threads 1
+
 clean:
 	rm -rf $(VENV) build *.egg-info

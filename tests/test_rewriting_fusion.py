@@ -123,3 +123,12 @@ def test_equal_regions_give_equal_composites_which_merge():
     a = _composite_exp_mul_add("float64", "float64")
     b = _composite_exp_mul_add("float64", "float64")
     assert a == b and hash(a) == hash(b)
+
+
+def test_nodes_made_by_rewrites_keep_the_users_creation_line():
+    x = T.vector("x")
+    output = T.log(1 + T.exp(x))
+    line = output.owner.creation_site.lineno
+    function = arignote.function([x], output, mode=FUSION_ONLY)
+    sites = {node.creation_site.lineno for node in function.maker.fgraph.toposort()}
+    assert sites == {line}, "a rewritten node must point at the user's expression, not function()"

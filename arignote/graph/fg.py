@@ -141,8 +141,21 @@ class FunctionGraph:
                     f"to {new.type} (reason: {reason or 'unnamed rewrite'})"
                 )
             new = converted
+        self._inherit_creation_site(old, new)
         for client in list(self.clients[old]):
             self.change_node_input(client, new, reason)
+
+    def _inherit_creation_site(self, old: Variable, new: Variable) -> None:
+        """Nodes a rewrite creates point at the user's line of the node they replace.
+
+        Otherwise they would name the line that called ``function()``, and an error in
+        the rewritten graph would point there instead of at the user's expression.
+        """
+        site = old.owner.creation_site if old.owner is not None else None
+        if site is None:
+            return
+        for node in io_toposort(self.variables, [new]):
+            node.creation_site = site
 
     def replace_all(self, pairs: Sequence[tuple[Variable, Variable]], reason: str = "") -> None:
         for old, new in pairs:
