@@ -97,7 +97,7 @@ _FLAGS = (
     Flag(
         "openmp_threads",
         0,
-        "threads of a large compiled kernel (0: every core this process may use)",
+        "threads of a large compiled kernel (0: $OMP_NUM_THREADS, else every core available)",
         parse=_parse_count,
     ),
     Flag(

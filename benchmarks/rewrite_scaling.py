@@ -15,6 +15,9 @@ and ``function()`` as a whole once. Times are CPU seconds of this process
 the median of ``--repeats`` runs for graphs under 20,000 nodes, one run
 above. ``nodes`` counts Apply nodes before rewriting. The issue's target:
 rewriting costs at most 3x per node at 100,000 nodes what it costs at 1,000.
+``Mode.rewrite`` holds Python's cyclic garbage collector off; ``gc s`` is a
+full collection right after it (what the rewriting deferred, plus a walk of
+everything alive), and ``+gc`` the cost per node with it included.
 
     python benchmarks/rewrite_scaling.py                 # the table
     python benchmarks/rewrite_scaling.py --profile       # and cProfile of the biggest case
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import platform
 import pstats
@@ -32,6 +36,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,32 +65,33 @@ def mlp_with_gradients(depth: int) -> tuple[list[Variable], list[Variable]]:
     return [x, y, *params], [cost, *grad(cost, params)]
 
 
-def cpu_seconds(step: Callable[[], object]) -> float:
+def timed(step: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``step(*args)`` and the CPU seconds it took."""
     start = time.process_time()
-    step()
-    return time.process_time() - start
+    result = step(*args)
+    return result, time.process_time() - start
 
 
 def measure(depth: int, mode_name: str, repeats: int) -> dict[str, float]:
     inputs, outputs = mlp_with_gradients(depth)
     mode = get_mode(mode_name)
-    nodes = len(FunctionGraph(inputs, outputs, clone=True).apply_nodes)
+    nodes = len(FunctionGraph(inputs, outputs).apply_nodes)
     runs = repeats if nodes < SMALL_GRAPH else 1
-    clone_s, rewrite_s, link_s = [], [], []
+    clone_s, rewrite_s, gc_s, link_s = [], [], [], []
     for _ in range(runs):
-        holder: list[FunctionGraph] = []
-        clone_s.append(cpu_seconds(lambda: holder.append(FunctionGraph(inputs, outputs))))
-        fgraph = holder[0]
-        rewrite_s.append(cpu_seconds(lambda: mode.rewrite(fgraph)))
-        link_s.append(cpu_seconds(lambda: mode.linker.make_program(fgraph)))
-    after = len(fgraph.apply_nodes)
-    total = cpu_seconds(lambda: arignote.function(inputs, outputs, mode=mode))
+        fgraph, seconds = timed(FunctionGraph, inputs, outputs)
+        clone_s.append(seconds)
+        rewrite_s.append(timed(mode.rewrite, fgraph)[1])
+        gc_s.append(timed(gc.collect)[1])
+        link_s.append(timed(mode.linker.make_program, fgraph)[1])
+    _, total = timed(arignote.function, inputs, outputs, mode)
     return {
         "depth": depth,
         "nodes": nodes,
-        "after": after,
+        "after": len(fgraph.apply_nodes),
         "clone": statistics.median(clone_s),
         "rewrite": statistics.median(rewrite_s),
+        "gc": statistics.median(gc_s),
         "link": statistics.median(link_s),
         "function": total,
     }
@@ -102,15 +108,19 @@ def thread_settings() -> str:
 
 def print_table(rows: list[dict[str, float]]) -> None:
     base = rows[0]["rewrite"] / rows[0]["nodes"]
+    base_gc = (rows[0]["rewrite"] + rows[0]["gc"]) / rows[0]["nodes"]
     print(
         f"{'depth':>6} {'nodes':>7} {'after':>7} {'clone s':>8} {'rewrite s':>9} "
-        f"{'us/node':>8} {'ratio':>6} {'link s':>7} {'function() s':>12}"
+        f"{'us/node':>8} {'ratio':>6} {'gc s':>6} {'+gc us/node':>11} {'ratio':>6} "
+        f"{'link s':>7} {'function() s':>12}"
     )
     for row in rows:
         per_node = row["rewrite"] / row["nodes"]
+        with_gc = (row["rewrite"] + row["gc"]) / row["nodes"]
         print(
             f"{row['depth']:>6} {row['nodes']:>7} {row['after']:>7} {row['clone']:>8.3f} "
             f"{row['rewrite']:>9.3f} {per_node * 1e6:>8.1f} {per_node / base:>6.2f} "
+            f"{row['gc']:>6.3f} {with_gc * 1e6:>11.1f} {with_gc / base_gc:>6.2f} "
             f"{row['link']:>7.3f} {row['function']:>12.3f}"
         )
 

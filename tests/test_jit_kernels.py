@@ -245,10 +245,10 @@ def test_threads_give_the_single_thread_results():
     for threads in (1, 2):
         with config.change_flags(openmp_threads=threads, openmp_elemwise_minsize=1):
             results.append(arignote.function([x, row], outputs, mode=FUSING)(*values))
-    single, multi = results
-    np.testing.assert_array_equal(single[0], multi[0])
-    for a, b in zip(single[1:], multi[1:]):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
+    # Not bit for bit: where the threads split the loop decides which elements go through
+    # libmvec's vector tanh and which through libm's scalar one (both within 4 ulp).
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
 
 
 def test_composite_with_two_outputs():

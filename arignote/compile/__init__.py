@@ -2,6 +2,7 @@
 
 from arignote.compile.builders import OpFromGraph
 from arignote.compile.compiled_function import Function
+from arignote.compile.debugmode import DebugMode
 from arignote.compile.function import function
 from arignote.compile.io import In, Out
 from arignote.compile.mode import Mode, get_mode
@@ -9,6 +10,7 @@ from arignote.compile.ops import FromFunctionOp, as_op
 from arignote.compile.sharedvalue import SharedVariable, shared
 
 __all__ = [
+    "DebugMode",
     "FromFunctionOp",
     "Function",
     "In",

@@ -70,10 +70,11 @@ class BadOptimization(DebugModeError):
     """A rewrite changed what the graph computes.
 
     ``rewrite`` is the name of the rewrite found responsible (``None`` when no
-    single rewrite explains the difference), ``output`` the output's position.
+    single rewrite explains the difference), ``output`` the position of the
+    output that differs (``None`` when one graph raised and the other did not).
     """
 
-    def __init__(self, message: str, rewrite: str | None, output: int):
+    def __init__(self, message: str, rewrite: str | None, output: int | None):
         super().__init__(message)
         self.rewrite = rewrite
         self.output = output
@@ -189,17 +190,20 @@ def _outcome(program: Program, values: Sequence[Any]) -> list[Any] | Exception:
 
 def _first_difference(
     outputs: Sequence[Variable], expected: list[Any] | Exception, found: list[Any] | Exception
-) -> tuple[int, str] | None:
-    """``(output position, how it differs)`` for the first output that differs, else None."""
+) -> tuple[int | None, str] | None:
+    """``(output position, how it differs)`` for the first output that differs, else None.
+
+    The position is None when only one of the graphs raised.
+    """
     if isinstance(expected, Exception) or isinstance(found, Exception):
         if isinstance(expected, Exception) and isinstance(found, Exception):
             return None
         if isinstance(expected, Exception):
-            return 0, (
+            return None, (
                 f"the unrewritten graph raises {type(expected).__name__}: {expected}, "
                 "the rewritten one returns values"
             )
-        return 0, f"the rewritten graph raises {type(found).__name__}: {found}"
+        return None, f"the rewritten graph raises {type(found).__name__}: {found}"
     for position, (variable, reference, value) in enumerate(zip(outputs, expected, found)):
         difference = value_difference(variable.type, reference, value)
         if difference is not None:
@@ -244,8 +248,8 @@ def value_difference(type_: Any, reference: Any, value: Any) -> str | None:
 
 
 # ---- finding the rewrite responsible ---------------------------------------------------
-def _registered_names(reason: str) -> list[str]:
-    """The database names of the rewriters that report ``reason`` (reason itself if none)."""
+def _names_by_reason() -> dict[str, list[str]]:
+    """For each rewriter in ``optdb`` (at any depth): the reason it reports -> its entry names."""
     names: dict[str, list[str]] = defaultdict(list)
     databases: list[RewriteDatabase] = [optdb]
     while databases:
@@ -255,7 +259,7 @@ def _registered_names(reason: str) -> list[str]:
                 databases.append(entry.rewriter)
             else:
                 names[str(entry.rewriter)].append(entry.name)
-    return names.get(reason, [reason])
+    return names
 
 
 def _agrees_without(
@@ -263,15 +267,19 @@ def _agrees_without(
 ) -> bool:
     """Whether the graph rewritten without the ``excluded`` rewrites gives ``expected``."""
     trial = FunctionGraph(record.unrewritten.inputs, record.unrewritten.outputs, clone=True)
-    if record.query is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            optdb.query(record.query.excluding(*excluded)).apply(trial)
-    found = _outcome(linker.make_program(trial), values)
+    try:
+        if record.query is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                optdb.query(record.query.excluding(*excluded)).apply(trial)
+        program = linker.make_program(trial)
+    except Exception:  # noqa: BLE001  (a trial that cannot be built does not agree)
+        return False
+    found = _outcome(program, values)
     return _first_difference(record.unrewritten.outputs, expected, found) is None
 
 
-def find_responsible_rewrite(
+def _find_responsible_rewrite(
     record: _Record, linker: Any, values: Sequence[Any], expected: Any
 ) -> tuple[list[str], bool] | None:
     """The first recorded rewrite whose exclusion (with those before it) restores agreement.
@@ -280,7 +288,9 @@ def find_responsible_rewrite(
     None when even excluding every recorded rewrite leaves the results different.
     """
     importlib.import_module("arignote.tensor.rewriting")
-    groups = [_registered_names(reason) for reason in record.reasons]
+    names_by_reason = _names_by_reason()
+    # A reason no database reports is tried as a name anyway (it excludes nothing).
+    groups = [names_by_reason.get(reason, [reason]) for reason in record.reasons]
 
     def agrees_without_first(count: int) -> bool:
         excluded = [name for names in groups[:count] for name in names]
@@ -316,19 +326,22 @@ def _bad_optimization(
     linker: Any,
     values: Sequence[Any],
     expected: Any,
-    position: int,
+    position: int | None,
     difference: str,
 ) -> BadOptimization:
-    output = record.unrewritten.outputs[position]
-    found = find_responsible_rewrite(record, linker, values, expected)
+    found = _find_responsible_rewrite(record, linker, values, expected)
     inputs = _describe_inputs(record.unrewritten.inputs, values)
-    what = f"output {position} ({output})"
+    what = "the call"
+    if position is not None:
+        what = f"output {position} ({record.unrewritten.outputs[position]})"
     if found is None:
+        unnamed = [r for r in record.reasons if r not in _names_by_reason()]
+        also = f", or one of {unnamed}, which no database names" if unnamed else ""
         return BadOptimization(
             f"DebugMode: the rewritten graph and the unrewritten one disagree on {what}: "
             f"{difference}; inputs: {inputs}. No single rewrite explains it: the graph "
             "rewritten without any of the rewrites that fired still disagrees (a backend or an "
-            "op's perform may be at fault).",
+            f"op's perform may be at fault{also}).",
             None,
             position,
         )
@@ -341,7 +354,7 @@ def _bad_optimization(
         else "The results agree once it and the rewrites that fired before it are excluded"
     )
     return BadOptimization(
-        f"DebugMode: rewrite {name!r} changed the value of {what}: {difference}; inputs: "
+        f"DebugMode: rewrite {name!r} changed the result of {what}: {difference}; inputs: "
         f"{inputs}. {blame}.",
         name,
         position,

@@ -15,7 +15,7 @@ from typing import Any
 
 from arignote.compile.compiled_function import Function, OutputSpec
 from arignote.compile.io import In, Out
-from arignote.compile.mode import get_mode
+from arignote.compile.mode import gc_paused, get_mode
 from arignote.compile.sharedvalue import SharedVariable
 from arignote.config import config
 from arignote.graph.basic import Constant, Variable
@@ -80,22 +80,30 @@ def function(
     update_vars = [value for _, value in update_pairs]
 
     explicit = [spec.variable for spec in input_specs]
+    explicit_set = set(explicit)
     needed = graph_inputs(output_vars + update_vars, blockers=explicit)
     _check_unused(input_specs, set(ancestors(output_vars + update_vars, explicit)), on_unused_input)
-    shared_inputs = [v for v in needed if isinstance(v, SharedVariable) and v not in explicit]
+    shared_inputs = [
+        v for v in needed if isinstance(v, SharedVariable) and v not in explicit_set
+    ]
+    shared_set = set(shared_inputs)
     for target, _ in update_pairs:
-        if target not in shared_inputs:
+        if target not in shared_set:
             shared_inputs.append(target)
+            shared_set.add(target)
     missing = [
-        v for v in needed if v not in explicit and not isinstance(v, (Constant, SharedVariable))
+        v for v in needed
+        if v not in explicit_set and not isinstance(v, (Constant, SharedVariable))
     ]
     if missing:
         raise MissingInputError(_missing_input_message(missing[0], output_vars + update_vars))
 
-    fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
     chosen_mode = get_mode(mode)
-    chosen_mode.rewrite(fgraph)
-    program = chosen_mode.linker.make_program(fgraph)
+    # Graph-sized work allocates many small objects; full collections would walk them all.
+    with gc_paused():
+        fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
+        chosen_mode.rewrite(fgraph)
+        program = chosen_mode.linker.make_program(fgraph)
     return Function(
         program=program,
         fgraph=fgraph,

@@ -34,7 +34,6 @@ import functools
 import hashlib
 import json
 import os
-import platform
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -115,7 +114,7 @@ def _cpu_identity() -> str:
             lines = [line for line in handle if line.startswith(("model name", "flags"))]
         return hashlib.sha256("".join(sorted(set(lines))).encode()).hexdigest()
     except OSError:
-        return f"{platform.machine()} {platform.processor()}"
+        return " ".join(os.uname())
 
 
 @functools.cache
@@ -135,14 +134,13 @@ def _data_pointer_offset() -> int:
 
 def _vector_math() -> frozenset[str]:
     """libm functions glibc's libmvec has SIMD versions of here (none off glibc x86-64)."""
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return frozenset()
     try:
+        machine = os.uname().machine
         name, version = os.confstr("CS_GNU_LIBC_VERSION").split()
         major, minor = (int(part) for part in version.split(".")[:2])
     except (AttributeError, OSError, ValueError):
         return frozenset()
-    if name != "glibc" or (major, minor) < (2, 22):
+    if machine != "x86_64" or name != "glibc" or (major, minor) < (2, 22):
         return frozenset()
     return _GLIBC_2_22_VECTOR_MATH | (
         _GLIBC_2_35_VECTOR_MATH if (major, minor) >= (2, 35) else set()

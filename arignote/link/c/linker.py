@@ -18,6 +18,7 @@ usable C compiler every node runs its ``perform`` (the report says why);
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -34,11 +35,16 @@ from arignote.link.errors import annotate_node_error
 
 @dataclass(frozen=True)
 class NodeReport:
-    """How one node runs: ``kind`` is ``kernel``, ``native`` or ``fallback``."""
+    """How one node runs: ``kind`` is ``kernel``, ``native`` or ``fallback``; ``detail`` says
+    which native implementation, or why the node falls back to its ``perform``."""
 
-    node: str
+    apply: Apply
     kind: str
     detail: str = ""
+
+    @property
+    def node(self) -> str:
+        return str(self.apply)
 
 
 @dataclass
@@ -90,9 +96,14 @@ def warn_once(message: str) -> None:
 
 
 def thread_count() -> int:
-    """``config.openmp_threads``, or the cores this process may run on when it is 0."""
+    """``config.openmp_threads``; when it is 0, ``OMP_NUM_THREADS`` if set, else the cores
+    this process may run on."""
     if config.openmp_threads > 0:
         return config.openmp_threads
+    with contextlib.suppress(ValueError):
+        requested = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+        if requested > 0:
+            return requested
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -162,7 +173,7 @@ class JITLinker:
             )
             thunk = lowering.make_thunk([r.kernel for r in results], plan)
             steps.append((thunk, slots.released_after(node)))
-            report.nodes.append(NodeReport(str(node), lowering.kind, lowering.detail))
+            report.nodes.append(NodeReport(node, lowering.kind, lowering.detail))
         program = _program(order, steps, slots)
         program.report = report  # type: ignore[attr-defined]
         return program

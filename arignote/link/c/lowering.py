@@ -97,8 +97,6 @@ class Lowering:
 @functools.singledispatch
 def lower(op: Op, node: Apply, tools: Any) -> Lowering:
     """The lowering of ``node``; the default runs its ``perform`` and reports a fallback."""
-    if _register_deferred(type(op)):
-        return lower(op, node, tools)
     return fallback(node, f"no compiled lowering for {type(op).__name__}")
 
 
@@ -110,30 +108,12 @@ def native(node: Apply, what: str) -> Lowering:
     return Lowering("native", lambda kernels, plan: perform_thunk(node, plan), detail=what)
 
 
-# Op classes whose modules import slow dependencies (SciPy): registered when first met.
-_DEFERRED = {"arignote.tensor.blas": ("Gemm", "Gemv", "Ger")}
-
-
-def _register_deferred(cls: type) -> bool:
-    names = _DEFERRED.get(cls.__module__, ())
-    if cls.__name__ not in names:
-        return False
-    module = sys.modules[cls.__module__]
-    for name in names:
-        lower.register(getattr(module, name), _blas)
-    del _DEFERRED[cls.__module__]
-    return True
-
-
-def _blas(op: Op, node: Apply, tools: Any) -> Lowering:
-    return native(node, "BLAS (perform)")
-
-
 def _register_products() -> None:
+    from arignote.tensor.blas import Gemm, Gemv, Ger
     from arignote.tensor.products import Dot, Einsum, MatMul, TensorDot
 
-    for cls in (Dot, TensorDot, MatMul, Einsum):
-        lower.register(cls, _blas)
+    for cls in (Dot, TensorDot, MatMul, Einsum, Gemm, Gemv, Ger):
+        lower.register(cls, lambda op, node, tools: native(node, "BLAS (perform)"))
 
 
 def _register_views() -> None:

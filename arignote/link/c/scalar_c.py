@@ -328,11 +328,6 @@ _LIBM_NAMES = {
     ss.Erfc: "erfc",
     ss.Gamma: "tgamma",
 }
-# Functions glibc's libmvec has vector versions of (declared SIMD in the kernel prelude).
-LIBMVEC_FUNCTIONS = (
-    "exp exp2 expm1 log log2 log10 log1p sin cos tan asin acos atan atan2 sinh cosh tanh "
-    "asinh acosh atanh pow erf erfc"
-).split()
 
 
 @c_expression.register(sm.FloatOp)
