@@ -292,8 +292,11 @@ def check_infer_shape(case: OpCase, rng, layout: Sequence[Shape], dtypes: Sequen
 
     Checks composites too: each op inside them is asked for its output shapes
     from its inputs' shapes, and the answer is compared with what it returned.
-    A row with ``infer_shape_raises`` must raise that instead; a draw that the
-    reference refuses with a ``raises_like_reference`` error, the graph refuses too.
+    The graph runs unrewritten on the reference backend, so every node's own
+    ``perform`` computes the shape its ``infer_shape`` predicted (rewrites would
+    fuse or replace it; ``check_op`` covers the rewritten graph). A row with
+    ``infer_shape_raises`` must raise that instead; a draw that the reference
+    refuses with a ``raises_like_reference`` error, the graph refuses too.
     """
     values = draw_inputs(case, rng, layout, dtypes)
     if case.infer_shape_raises is not None:
@@ -318,6 +321,7 @@ def _reference_refuses(case: OpCase, values: Sequence[np.ndarray]) -> bool:
 
 
 def _compare_inferred_shapes(build: Callable[..., Any], values: Sequence[np.ndarray]) -> None:
+    from arignote.compile.mode import Mode
     from arignote.graph.basic import Variable
     from arignote.graph.traversal import io_toposort
     from arignote.tensor.shape import shape_i
@@ -334,7 +338,10 @@ def _compare_inferred_shapes(build: Callable[..., Any], values: Sequence[np.ndar
             predictions.append((node.op, variable, tuple(lengths)))
     symbolic = [n for _, _, lengths in predictions for n in lengths if isinstance(n, Variable)]
     computed = arignote.function(
-        inputs, [v for _, v, _ in predictions] + symbolic, on_unused_input="ignore"
+        inputs,
+        [v for _, v, _ in predictions] + symbolic,
+        mode=Mode(optimizer=None),
+        on_unused_input="ignore",
     )(*values)
     actual, lengths = computed[: len(predictions)], iter(computed[len(predictions) :])
     for (op, _, inferred), value in zip(predictions, actual):
