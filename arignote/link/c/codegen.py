@@ -447,6 +447,37 @@ def _input_args(variables: Sequence[Variable]) -> list[Arg]:
 
 def elemwise_source(node: Apply, target: Target) -> str:
     """The kernel of an ``Elemwise`` node (raises ``NoCExpression`` if it has none)."""
+    return _memoized(_elemwise_source, node, target)
+
+
+def reduce_source(node: Apply, target: Target) -> str:
+    """The kernel of a ``CAReduce`` or ``ElemwiseReduce`` node (see ``_reduce_source``)."""
+    return _memoized(_reduce_source, node, target)
+
+
+def _memoized(generate, node: Apply, target: Target) -> str:
+    """A source depends only on the op and the node's types, so nodes alike (every layer of a
+    deep net) share one generation: linking a 100,000-node graph generates each kernel once."""
+    key = (
+        generate,
+        node.op,
+        tuple(v.type for v in node.inputs),
+        tuple(v.type for v in node.outputs),
+        target,
+    )
+    source = _SOURCES.get(key)
+    if source is None:
+        if len(_SOURCES) >= _SOURCES_KEPT:
+            _SOURCES.clear()
+        source = _SOURCES[key] = generate(node, target)
+    return source
+
+
+_SOURCES: dict[tuple, str] = {}
+_SOURCES_KEPT = 4096
+
+
+def _elemwise_source(node: Apply, target: Target) -> str:
     op = node.op
     assert isinstance(op, Elemwise)
     context = ExprContext()
@@ -458,13 +489,10 @@ def elemwise_source(node: Apply, target: Target) -> str:
     return loop_source(operands, reduced, len(node.inputs), body, results, context, target)
 
 
-def reduce_source(node: Apply, target: Target) -> str:
-    """The kernel of a ``CAReduce`` or ``ElemwiseReduce`` node.
-
-    Its operands are the inputs (for ``ElemwiseReduce``, padded to the
-    elementwise output's ndim) and the accumulator, which broadcasts along
-    the reduced axes and along kept axes of static length 1.
-    """
+def _reduce_source(node: Apply, target: Target) -> str:
+    """Its operands are the inputs (for ``ElemwiseReduce``, padded to the elementwise
+    output's ndim) and the accumulator, which broadcasts along the reduced axes and along
+    kept axes of static length 1."""
     op = node.op
     reduce_op = op.reduce if isinstance(op, ElemwiseReduce) else op
     assert isinstance(reduce_op, CAReduce)
