@@ -52,6 +52,15 @@ def _parse_count(text: str) -> int:
     return value
 
 
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected True or False")
+
+
 def _default_compiledir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "arignote")
@@ -121,6 +130,22 @@ _FLAGS = (
         "warn",
         "what a failing rewrite does: warn and skip it, or raise",
         ("warn", "raise", "ignore"),
+    ),
+    Flag(
+        "profile",
+        False,
+        "profile every compiled function (as function(..., profile=True)) and print each "
+        "profile to stderr when the process exits",
+        (False, True),
+        _parse_bool,
+    ),
+    Flag(
+        "profile_memory",
+        False,
+        "profile summaries also list each node's output shapes and bytes (the peak estimate "
+        "is always shown)",
+        (False, True),
+        _parse_bool,
     ),
 )
 

@@ -47,6 +47,7 @@ from arignote.graph.basic import Variable
 from arignote.graph.fg import FunctionGraph
 from arignote.graph.rewriting.db import RewriteDatabase, RewriteQuery
 from arignote.graph.rewriting.stages import optdb
+from arignote.link.observer import NodeObserver
 from arignote.link.python.linker import PythonLinker
 from arignote.tensor.type import TensorType
 
@@ -152,8 +153,12 @@ class CheckingLinker:
     def __init__(self, linker: Any):
         self.linker = linker
 
-    def make_program(self, fgraph: FunctionGraph) -> Program:
-        program = self.linker.make_program(fgraph)
+    def make_program(self, fgraph: FunctionGraph, observer: NodeObserver | None = None) -> Program:
+        program = (
+            self.linker.make_program(fgraph)
+            if observer is None
+            else self.linker.make_program(fgraph, observer)
+        )
         record = _RECORDS.get(fgraph)
         if record is None:  # not rewritten by a DebugMode: nothing to compare with
             return program

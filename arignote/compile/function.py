@@ -5,17 +5,22 @@ updates, givens, default updates of shared variables), builds the
 ``FunctionGraph`` the mode rewrites, lowers it with the mode's linker, and
 wraps the program in a ``Function`` (``compiled_function.py``). Every
 mistake is reported here, before anything runs, naming the variable.
+With ``profile`` (or ``config.profile``) the compile steps are timed and the
+program is linked with a profiling observer (``profiling.py``); the
+``ProfileStats`` is ``f.profile`` (None when not profiling).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from arignote.compile.compiled_function import Function, OutputSpec
 from arignote.compile.io import In, Out
-from arignote.compile.mode import gc_paused, get_mode
+from arignote.compile.mode import Mode, gc_paused, get_mode, takes_observer
+from arignote.compile.profiling import NodeTimer, ProfileStats, profile_stats_for
 from arignote.compile.sharedvalue import SharedVariable
 from arignote.config import config
 from arignote.graph.basic import Constant, Variable
@@ -83,28 +88,33 @@ def function(
     explicit_set = set(explicit)
     needed = graph_inputs(output_vars + update_vars, blockers=explicit)
     _check_unused(input_specs, set(ancestors(output_vars + update_vars, explicit)), on_unused_input)
-    shared_inputs = [
-        v for v in needed if isinstance(v, SharedVariable) and v not in explicit_set
-    ]
+    shared_inputs = [v for v in needed if isinstance(v, SharedVariable) and v not in explicit_set]
     shared_set = set(shared_inputs)
     for target, _ in update_pairs:
         if target not in shared_set:
             shared_inputs.append(target)
             shared_set.add(target)
     missing = [
-        v for v in needed
-        if v not in explicit_set and not isinstance(v, (Constant, SharedVariable))
+        v for v in needed if v not in explicit_set and not isinstance(v, (Constant, SharedVariable))
     ]
     if missing:
         raise MissingInputError(_missing_input_message(missing[0], output_vars + update_vars))
 
     chosen_mode = get_mode(mode)
+    stats = profile_stats_for(profile, name)
     # Graph-sized work allocates many small objects; full collections would walk them all.
     with gc_paused():
+        started = time.perf_counter()
         fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
         chosen_mode.rewrite(fgraph)
-        program = chosen_mode.linker.make_program(fgraph)
-    return Function(
+        rewritten = time.perf_counter()
+        observer = _profiling_observer(stats, chosen_mode, fgraph)
+        program = chosen_mode.make_program(fgraph, observer)
+        linked = time.perf_counter()
+    if stats is not None:
+        stats.record_compile(fgraph, rewritten - started, linked - rewritten)
+        program = stats.timed(program)
+    compiled = Function(
         program=program,
         fgraph=fgraph,
         input_specs=input_specs,
@@ -117,6 +127,25 @@ def function(
         name=name,
         mode=chosen_mode,
     )
+    compiled.profile = stats
+    return compiled
+
+
+def _profiling_observer(
+    stats: ProfileStats | None, mode: Mode, fgraph: FunctionGraph
+) -> NodeTimer | None:
+    """The observer timing each node, if profiling and the mode's linker can take one."""
+    if stats is None:
+        return None
+    if not takes_observer(mode.linker):
+        warnings.warn(
+            f"function: profiling without per-node times: the {mode.linker.name!r} linker of "
+            f"{mode!r} cannot report each node it runs (its make_program takes no observer)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return stats.observer(fgraph)
 
 
 def _as_in(item: Any, position: int) -> In:

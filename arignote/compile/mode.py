@@ -10,7 +10,13 @@ rewrite name, as do ``config.optimizer_including/excluding/requiring``.
 backend of ``arignote.link.c`` when a C compiler is found, else the
 reference ``py`` linker, with one warning); the other modes on ``py``.
 ``"DEBUG"`` (Theano's ``"DebugMode"``) is the checking mode of
-``arignote.compile.debugmode``.
+``arignote.compile.debugmode``; ``"NanGuardMode"`` that of
+``arignote.compile.nanguardmode``.
+
+``mode.make_program(fgraph, observer)`` is how ``function()`` links: the
+observers of the checking and measuring modes (``NanGuardMode``,
+``MonitorMode``, profiling) reach the linker through it, chained with
+``ObserverChain``; without any, the linker is called as before, with no hook.
 """
 
 from __future__ import annotations
@@ -19,15 +25,20 @@ import contextlib
 import copy
 import gc
 import importlib
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from arignote.config import config
+from arignote.graph.basic import Apply
 from arignote.graph.fg import FunctionGraph
 from arignote.graph.rewriting.db import RewriteQuery
 from arignote.graph.rewriting.stages import optdb
 from arignote.link.c.linker import JITLinker, fast_run_linker
+from arignote.link.observer import NodeObserver
 from arignote.link.python.linker import PythonLinker
+
+Program = Callable[[Sequence[Any]], list[Any]]
 
 _LINKERS = {"py": PythonLinker, "jit": JITLinker, "cvm": JITLinker, "c": JITLinker}
 _KNOWN_MODES = ("FAST_RUN", "FAST_COMPILE", "DEBUG", "DebugMode", "DEBUG_MODE", "NanGuardMode")
@@ -105,8 +116,82 @@ class Mode:
         with gc_paused():
             return optdb.query(query).apply(fgraph)
 
+    def make_program(self, fgraph: FunctionGraph, observer: NodeObserver | None = None) -> Program:
+        """The linker's program for ``fgraph``; with ``observer``, one that reports each node."""
+        if observer is None:
+            return self.linker.make_program(fgraph)
+        if not takes_observer(self.linker):
+            raise TypeError(
+                f"the {getattr(self.linker, 'name', type(self.linker).__name__)!r} linker of "
+                f"{self!r} cannot report each node it runs (its make_program takes no "
+                "observer), which NanGuardMode, MonitorMode and profiling need; use "
+                "linker='py' (the reference backend)"
+            )
+        return self.linker.make_program(fgraph, observer=observer)
+
     def __repr__(self) -> str:
         return f"Mode(linker={self.linker.name!r}, query={self.query})"
+
+
+def takes_observer(linker: Any) -> bool:
+    """Whether ``linker.make_program`` accepts ``observer=`` (every backend here should)."""
+    try:
+        parameters = inspect.signature(linker.make_program).parameters
+    except (TypeError, ValueError):
+        return False
+    return "observer" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def wrapped_program(program: Program, wrapper: Program) -> Program:
+    """``wrapper`` (a program that calls ``program``) given ``program``'s attributes (a
+    linker's ``report``); a fast ``run(*values)`` entry point goes through ``wrapper`` too."""
+    wrapper.__dict__.update(program.__dict__)
+    if hasattr(program, "run"):
+        wrapper.run = lambda *values: tuple(wrapper(list(values)))  # type: ignore[attr-defined]
+    return wrapper
+
+
+def observing_linker() -> Any:
+    """The default linker of the observing modes: FAST_RUN's, if it can take an observer.
+
+    Else the reference linker, so that the checks run rather than fail.
+    """
+    name = fast_run_linker()
+    linker = _LINKERS[name]()
+    return linker if takes_observer(linker) else PythonLinker()
+
+
+class ObserverChain:
+    """Several observers as one: ``before`` in order, ``after`` in reverse order.
+
+    The reverse order nests them, so the first observer's ``before``/``after``
+    enclose everything the later ones do (a profiler placed last times the node
+    alone, not the checks of the observers before it).
+    """
+
+    def __init__(self, observers: Sequence[NodeObserver]):
+        self.observers = list(observers)
+        self._reversed = self.observers[::-1]
+
+    @staticmethod
+    def of(*observers: NodeObserver | None) -> NodeObserver | None:
+        """The given observers that are not None, as one observer (None if there are none)."""
+        present = [o for o in observers if o is not None]
+        if len(present) <= 1:
+            return present[0] if present else None
+        return ObserverChain(present)
+
+    def before(self, position: int, node: Apply, inputs: Sequence[Any]) -> None:
+        for observer in self.observers:
+            observer.before(position, node, inputs)
+
+    def after(
+        self, position: int, node: Apply, inputs: Sequence[Any], outputs: Sequence[Any]
+    ) -> None:
+        for observer in self._reversed:
+            observer.after(position, node, inputs, outputs)
 
 
 @contextlib.contextmanager
@@ -141,4 +226,8 @@ def get_mode(mode: str | Mode | None) -> Mode:
         from arignote.compile.debugmode import DebugMode  # it builds on Mode
 
         return DebugMode("py", optimizer, name)
+    if name == "NanGuardMode":
+        from arignote.compile.nanguardmode import NanGuardMode  # it builds on Mode
+
+        return NanGuardMode(optimizer=optimizer)
     return Mode(fast_run_linker() if name == "FAST_RUN" else "py", optimizer, name)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.replace import clone_get_equiv
+from arignote.graph.site import user_creation_site
 from arignote.graph.traversal import graph_inputs, io_toposort
 
 # A client is (node, input position), or (OUTPUT, output position).
@@ -150,12 +151,17 @@ class FunctionGraph:
 
         Otherwise they would name the line that called ``function()``, and an error in
         the rewritten graph would point there instead of at the user's expression.
+        A node the rewrite gave a line on purpose (say, the line of the loop it
+        rebuilt) keeps it: only sites that are unknown or are the line running the
+        rewrites (where nodes built by a rewrite point) are replaced.
         """
         site = old.owner.creation_site if old.owner is not None else None
         if site is None:
             return
+        rewriting_site = user_creation_site()
         for node in io_toposort(self.variables, [new]):
-            node.creation_site = site
+            if node.creation_site is None or node.creation_site == rewriting_site:
+                node.creation_site = site
 
     def replace_all(self, pairs: Sequence[tuple[Variable, Variable]], reason: str = "") -> None:
         for old, new in pairs:

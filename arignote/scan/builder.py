@@ -39,6 +39,7 @@ import numpy as np
 from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.replace import replace_and_rebuild
 from arignote.graph.traversal import graph_inputs
+from arignote.graph.test_value import compute_node_test_value, seed_test_value
 from arignote.scan.op import Scan, ScanInfo
 from arignote.scan.utils import (
     VARIANT,
@@ -175,6 +176,7 @@ def build_scan(
         *[s.initial for s in states],
         *[outer for outer, _ in invariant],
     )
+    compute_node_test_value(node)  # the whole loop, so its outputs have test values too
     traced = {j: node.outputs[position] for position, (j, _) in enumerate(kept_recurrent)}
     offset = len(kept_recurrent)
     for position, j in enumerate(converted):
@@ -273,6 +275,7 @@ def scan(
             piece = x if first == 0 and stop == 0 else x[first : stop if stop != 0 else None]
             label = f"{x.name}[t{tap:+d}]" if x.name else None
             placeholder = row_type(x).make_variable(label)
+            seed_test_value(placeholder, piece, row=0)
             seq_pairs.append((piece, placeholder))
             arguments.append(placeholder)
 
@@ -306,6 +309,8 @@ def scan(
         tap_inputs = [
             placeholder_type.make_variable(f"{label}[t{tap:+d}]" if label else None) for tap in taps
         ]
+        for tap, placeholder in zip(taps, tap_inputs):
+            seed_test_value(placeholder, initial, row=None if taps == (-1,) else tap - min(taps))
         recurrent_inputs[position] = (outer_initial, taps, tap_inputs)
         arguments += tap_inputs
     arguments += non_seqs

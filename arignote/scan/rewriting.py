@@ -157,6 +157,7 @@ def scan_save_mem(fgraph, node):
     if new_keep == list(info.keep):
         return None
     new_node = op.with_info(keep=tuple(new_keep)).make_node(*node.inputs)
+    new_node.creation_site = node.creation_site  # the loop's line, not its reader's
     replacements: dict[Variable, Variable] = {}
     for position, (old, new) in enumerate(zip(node.outputs, new_node.outputs)):
         if position >= info.n_traced or new_keep[position] == info.keep[position]:
@@ -216,6 +217,7 @@ class RewriteInnerGraphs(GraphRewriter):
                     self.rewriter.apply(copy)
                     graphs.append(copy)
                 new_node = op.with_fgraphs(graphs).make_node(*node.inputs)
+                new_node.creation_site = node.creation_site
                 fgraph.replace_all(list(zip(node.outputs, new_node.outputs)), reason=self.name)
             except Exception as exc:  # noqa: BLE001  (reported, and raised if configured)
                 report_rewrite_error(self, node, exc)

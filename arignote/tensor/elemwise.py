@@ -175,11 +175,47 @@ def check_runtime_broadcast(node: Apply, values: Sequence[Any]) -> None:
                 for position, (shape, variable) in enumerate(zip(shapes, node.inputs))
                 if not variable.broadcastable[axis]
             ]
-            hint = f"; {_HOW_TO_BROADCAST}" if 1 in lengths else ""
+            undeclared = [
+                (position, variable)
+                for position, (shape, variable) in enumerate(zip(shapes, node.inputs))
+                if not variable.broadcastable[axis] and shape[axis] == 1
+            ]
+            hint = _how_to_broadcast(undeclared, axis) if 1 in lengths else ""
             raise ValueError(
                 f"{node.op}: input shapes do not match along axis {axis}: "
                 f"{'; '.join(offenders)}{hint}"
             )
+
+
+def _how_to_broadcast(undeclared: list[tuple[int, Variable]], axis: int) -> str:
+    """Why a run-time length 1 did not broadcast, and how to declare it for the first input."""
+    position, variable = undeclared[0]
+    declared, declared_axis = _declared_at(variable, axis)
+    name = declared.name or "x"
+    shape = ", ".join("1" if a == declared_axis else "None" for a in range(declared.ndim))
+    constructor = f"T.tensor({declared.dtype!r}, shape=({shape}{',' * (declared.ndim == 1)}))"
+    if declared.ndim == 2:
+        constructor = f"{'T.row' if declared_axis == 0 else 'T.col'}(...) (or {constructor}"
+    else:
+        constructor += " (or T.row/T.col for a matrix"
+    return (
+        f"; input {position} ({variable}) has length 1 along axis {axis} at run time, but its "
+        f"type {variable.type} does not declare that axis broadcastable, and only declared "
+        f"axes (static length 1) broadcast. To broadcast it, declare it with {constructor}, or "
+        f"broadcastable=...) where {name} is created, or with "
+        f"T.addbroadcast({name}, {declared_axis}) (or T.specify_shape) where it is used"
+    )
+
+
+def _declared_at(variable: Variable, axis: int) -> tuple[Variable, int]:
+    """The variable and axis a user declared, seen through the DimShuffles that Elemwise adds
+    to pad an input's dimensions on the left."""
+    while variable.owner is not None and isinstance(variable.owner.op, DimShuffle):
+        source = variable.owner.op.new_order[axis]
+        if source == "x":
+            break
+        variable, axis = variable.owner.inputs[0], source
+    return variable, axis
 
 
 def scalar_graph_to_tensor(outputs: Sequence[Any], known: dict[Variable, Variable]) -> list:

@@ -74,6 +74,7 @@ def _composite_for(region: list[Apply]) -> tuple[Composite, list[Variable]]:
                 tensor_inputs.append(variable)
     for node in region:
         scalar_node = node.op.scalar_op.make_node(*(scalar_of[v] for v in node.inputs))
+        scalar_node.creation_site = node.creation_site  # errors in the loop name the user's line
         scalar_of.update(zip(node.outputs, scalar_node.outputs))
     scalar_inputs = [scalar_of[v] for v in tensor_inputs]
     return Composite(scalar_inputs, [scalar_of[region[-1].outputs[0]]]), tensor_inputs
@@ -119,7 +120,12 @@ class ReductionFusion(GraphRewriter):
                 producer.op.scalar_op, Composite
             ):
                 continue
-            replacement = ElemwiseReduce(producer.op, node.op)(*producer.inputs)
+            elemwise, inputs = producer.op, producer.inputs
+            if not isinstance(elemwise.scalar_op, Composite):
+                # As a one-node composite the producer keeps its creation site in the loop.
+                composite, inputs = _composite_for([producer])
+                elemwise = Elemwise(composite)
+            replacement = ElemwiseReduce(elemwise, node.op)(*inputs)
             fgraph.replace(node.outputs[0], replacement, reason=self.name)
             fused += 1
         return {self.name: fused} if fused else {}
