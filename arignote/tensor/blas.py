@@ -25,6 +25,7 @@ NumPy instead, keeping ``0 * nan = nan`` as the unrewritten graph has it
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 from typing import Any
@@ -87,6 +88,7 @@ def _fortran_matrix(x: np.ndarray, transposed: bool) -> tuple[np.ndarray, int]:
     return np.asfortranarray(x.T if transposed else x), 0
 
 
+@functools.lru_cache(maxsize=None)
 def _blas_function(name: str, dtype: np.dtype):
     if name == "ger" and dtype.kind == "c":
         name = "geru"  # the unconjugated rank-1 update: outer(x, y), as NumPy's
@@ -95,8 +97,13 @@ def _blas_function(name: str, dtype: np.dtype):
 
 
 def _numpy_fallback(alpha, beta, *arrays) -> bool:
-    """Whether BLAS would drop a NaN (a zero scale) or refuse the arrays (an empty one)."""
-    return alpha == 0 or (beta is not None and beta == 0) or any(a.size == 0 for a in arrays)
+    """Whether to compute with NumPy: a plain product (``alpha`` 1, nothing to add), which
+    ``np.matmul`` hands to the same BLAS without SciPy's wrapper overhead, or a case BLAS
+    gets wrong (a zero scale drops NaNs) or refuses (an empty array)."""
+    scale = alpha.item()
+    if beta is None and scale == 1:
+        return True
+    return scale == 0 or (beta is not None and beta.item() == 0) or 0 in [a.size for a in arrays]
 
 
 def _transposed(x: Variable, flag: bool) -> Variable:
@@ -172,7 +179,7 @@ class Gemm(Op):
             raise ValueError(f"gemm: c has shape {c.shape}, but op(a) @ op(b) has {shape}")
         dtype = np.dtype(node.outputs[0].dtype)
         if _numpy_fallback(alpha, beta, a, b):
-            result = alpha * (op_a @ op_b)
+            result = op_a @ op_b if alpha.item() == 1 else alpha * (op_a @ op_b)
             result = result if c is None else result + beta * c
         else:
             # The C-ordered result is the Fortran-ordered op(b)^T op(a)^T, transposed.
@@ -251,7 +258,7 @@ class Gemv(Op):
             raise ValueError(f"gemv: y has shape {y.shape}, but op(a) @ x has {(op_a.shape[0],)}")
         dtype = np.dtype(node.outputs[0].dtype)
         if _numpy_fallback(alpha, beta, a, x):
-            result = alpha * (op_a @ x)
+            result = op_a @ x if alpha.item() == 1 else alpha * (op_a @ x)
             result = result if y is None else result + beta * y
         else:
             matrix, flag = _fortran_matrix(a, self.trans)

@@ -414,10 +414,7 @@ typedef __INTPTR_TYPE__ intptr_t;
 #define M_LN2 0.693147180559945309417232121458176568
 #define isnan(x) __builtin_isnan(x)
 #define isinf(x) __builtin_isinf(x)"""
-_LIBM_UNARY = (
-    "exp exp2 expm1 log log2 log10 log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh "
-    "acosh atanh floor ceil trunc nearbyint round fabs erf erfc tgamma j0 j1"
-).split()
+_LIBM_UNARY = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor", "ceil", "trunc", "nearbyint", "round", "fabs", "erf", "erfc", "tgamma", "j0", "j1"]
 _LIBM_BINARY = ("atan2", "pow", "fmod", "copysign")
 
 
@@ -445,14 +442,32 @@ def _input_args(variables: Sequence[Variable]) -> list[Arg]:
     return [Arg(f"x{k}", v.type.dtype) for k, v in enumerate(variables)]
 
 
-def elemwise_source(node: Apply, target: Target) -> str:
-    """The kernel of an ``Elemwise`` node (raises ``NoCExpression`` if it has none)."""
+def elemwise_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
+    """The kernel of an ``Elemwise`` node (raises ``NoCExpression`` if it has none).
+
+    A caller that merges kernels into one file passes its own ``context``, which
+    collects the helper functions the kernel's source defines.
+    """
+    if context is not None:
+        return _elemwise_source(node, target, context)
     return _memoized(_elemwise_source, node, target)
 
 
-def reduce_source(node: Apply, target: Target) -> str:
+def reduce_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
     """The kernel of a ``CAReduce`` or ``ElemwiseReduce`` node (see ``_reduce_source``)."""
+    if context is not None:
+        return _reduce_source(node, target, context)
     return _memoized(_reduce_source, node, target)
+
+
+def accumulator_dtype(reduce_op: CAReduce, out_dtype: str) -> str:
+    """The dtype a reduction kernel accumulates in: ``bool`` for all/any, the op's
+    ``acc_dtype`` for sum/prod (wider than the output for small types), else the output's."""
+    if reduce_op.kind in ("all", "any"):
+        return "bool"
+    if reduce_op.kind in ("sum", "prod"):
+        return reduce_op.acc_dtype
+    return out_dtype
 
 
 def _memoized(generate, node: Apply, target: Target) -> str:
@@ -477,10 +492,10 @@ _SOURCES: dict[tuple, str] = {}
 _SOURCES_KEPT = 4096
 
 
-def _elemwise_source(node: Apply, target: Target) -> str:
+def _elemwise_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
     op = node.op
     assert isinstance(op, Elemwise)
-    context = ExprContext()
+    context = context or ExprContext()
     out_dtypes = [o.type.dtype for o in node.outputs]
     body, results = scalar_body(op.scalar_op, _input_args(node.inputs), out_dtypes, context)
     operands = [Operand(v.type.dtype, v.type.broadcastable) for v in node.inputs]
@@ -489,14 +504,14 @@ def _elemwise_source(node: Apply, target: Target) -> str:
     return loop_source(operands, reduced, len(node.inputs), body, results, context, target)
 
 
-def _reduce_source(node: Apply, target: Target) -> str:
+def _reduce_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
     """Its operands are the inputs (for ``ElemwiseReduce``, padded to the elementwise
     output's ndim) and the accumulator, which broadcasts along the reduced axes and along
     kept axes of static length 1."""
     op = node.op
     reduce_op = op.reduce if isinstance(op, ElemwiseReduce) else op
     assert isinstance(reduce_op, CAReduce)
-    context = ExprContext()
+    context = context or ExprContext()
     inputs = _input_args(node.inputs)
     if isinstance(op, ElemwiseReduce):
         elemwise_node = op.elemwise.make_node(*node.inputs)
@@ -508,13 +523,7 @@ def _reduce_source(node: Apply, target: Target) -> str:
         iterated = node.inputs
     ndim = iterated[0].ndim
     reduced = tuple(d in reduce_op.axis for d in range(ndim))
-    kind = reduce_op.kind
-    if kind in ("all", "any"):
-        acc_dtype = "bool"
-    elif kind in ("sum", "prod"):
-        acc_dtype = reduce_op.acc_dtype
-    else:
-        acc_dtype = node.outputs[0].type.dtype
+    acc_dtype = accumulator_dtype(reduce_op, node.outputs[0].type.dtype)
     kept_lengths = iter(node.outputs[0].type.shape)
     acc_broadcast = tuple(True if r else next(kept_lengths) == 1 for r in reduced)
     operands = [Operand(v.type.dtype, v.type.broadcastable) for v in iterated]
@@ -527,8 +536,16 @@ def _reduce_source(node: Apply, target: Target) -> str:
         results,
         context,
         target,
-        Reduction(kind, acc_dtype),
+        Reduction(reduce_op.kind, acc_dtype),
     )
 
 
-__all__ = ["NoCExpression", "Operand", "Reduction", "Target", "elemwise_source", "reduce_source"]
+__all__ = [
+    "NoCExpression",
+    "Operand",
+    "Reduction",
+    "Target",
+    "accumulator_dtype",
+    "elemwise_source",
+    "reduce_source",
+]

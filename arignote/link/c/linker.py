@@ -1,14 +1,30 @@
 """``JITLinker``: the compiled CPU backend (``linker="jit"``, the default of ``FAST_RUN``).
 
-``make_program(fgraph)`` lowers every node (``lowering``), builds all the C
-kernels the graph needs at once (in parallel, through the disk cache), and
-returns one program: a list of thunks over a storage list indexed by
-variable (no dicts on the call path). After each node the values no later
-node reads are dropped, as in the reference linker; a dropped array that
-nothing else references goes to a per-call pool, from which later kernels
-of the same shape and dtype take their output buffers. Inputs, constants
-and the graph's outputs are never dropped nor reused, so a function's
-results are fresh arrays and its arguments are never written.
+``make_program(fgraph, observer=None)`` lowers every node (``lowering``),
+builds all the C kernels the graph needs at once (in parallel, through the
+disk cache), and generates the program as Python source, exec'd once: one
+straight-line function over local names, each node's code emitted by its
+lowering (kernel calls with their shape computation and buffer choice
+inlined, ``perform`` calls), so a call allocates nothing it does not need
+(measured on ``x + 1``: 0.5 µs of program against 3.4 µs for a loop over
+thunks and a storage list).
+
+After each node the values no later node reads are dropped, as in the
+reference linker; a dropped array that nothing else references goes to a
+per-call pool (made only when the graph has intermediates to drop), from
+which later kernels of the same shape and dtype take their output buffers.
+Inputs, constants and the graph's outputs are never dropped nor reused, so
+a function's results are fresh arrays and its arguments are never written.
+
+A program is called with the list of input values and returns the list of
+output values; ``program.run(*values)`` does the same without the lists
+(it returns a tuple), and ``program.fresh_outputs[k]`` says output ``k``
+is always a new array that nothing else holds (a kernel made it), so a
+caller that must hand out private arrays need not copy it. An exception
+escaping a node is annotated with the node (``annotate_node_error``), found
+from the line of the generated code it passed through: no per-node
+bookkeeping on the call path. With an ``observer``, the same code is
+generated with ``observer.before``/``after`` calls around every node.
 
 Every node's lowering is recorded in ``program.report`` (a ``LinkerReport``):
 which nodes run a C kernel, which run their ``perform`` and why. Without a
@@ -19,10 +35,13 @@ usable C compiler every node runs its ``perform`` (the report says why);
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
+import linecache
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
@@ -31,6 +50,8 @@ from arignote.config import config
 from arignote.graph.basic import Apply, Constant, Variable
 from arignote.graph.fg import FunctionGraph
 from arignote.link.errors import annotate_node_error
+from arignote.link.observer import NodeObserver
+from arignote.tensor.type import TensorType
 
 
 @dataclass(frozen=True)
@@ -130,7 +151,9 @@ class JITLinker:
 
     name = "jit"
 
-    def make_program(self, fgraph: FunctionGraph) -> Callable[[Sequence[Any]], list[Any]]:
+    def make_program(
+        self, fgraph: FunctionGraph, observer: NodeObserver | None = None
+    ) -> Callable[[Sequence[Any]], list[Any]]:
         from arignote.link.c import compiler
         from arignote.link.c.lowering import ThunkPlan, fallback, lower
 
@@ -171,10 +194,9 @@ class JITLinker:
                 threads,
                 minsize,
             )
-            thunk = lowering.make_thunk([r.kernel for r in results], plan)
-            steps.append((thunk, slots.released_after(node)))
+            steps.append((lowering, [r.kernel for r in results], plan))
             report.nodes.append(NodeReport(node, lowering.kind, lowering.detail))
-        program = _program(order, steps, slots)
+        program = _generate(fgraph, order, steps, slots, observer)
         program.report = report  # type: ignore[attr-defined]
         return program
 
@@ -227,44 +249,242 @@ class _Slots:
         return frozenset(self._released[node]) & frozenset(self.inputs_of(node))
 
 
-def _program(order: list[Apply], steps: list, slots: _Slots) -> Callable[[Sequence[Any]], list]:
-    template = [None] * len(slots.index)
+_programs = itertools.count()
+
+# CPython compiles one function in time superlinear in its length (4,000 nodes: 0.1 s;
+# 40,000: 7 s), so a big graph's program is cut into functions of this many nodes, which
+# pass the values that cross them through one list.
+CHUNK_NODES = 256
+
+
+def _generate(
+    fgraph: FunctionGraph,
+    order: list[Apply],
+    steps: list,
+    slots: _Slots,
+    observer: NodeObserver | None,
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """The program's source, exec'd: one function over local names (see the docstring), or
+    for a big graph, a function calling one function per ``CHUNK_NODES`` nodes."""
+    from arignote.link.c.lowering import PROGRAM_GLOBALS, NodeCode
+
+    namespace: dict[str, Any] = dict(PROGRAM_GLOBALS)
+    counter = itertools.count()
+    variable_of = {index: variable for variable, index in slots.index.items()}
+    names = {index: f"i{index}" for index in range(slots.n_inputs)}
+    exact: set[int] = set()  # slots holding a C-contiguous ndarray of their type's dtype
+    fresh: set[int] = set()  # slots holding a new array that nothing else holds
     for index, value in slots.constants.items():
-        template[index] = value
-    n_inputs, outputs = slots.n_inputs, slots.outputs
-    input_slots = [slots.inputs_of(node) for node in order]
-    getrefcount = sys.getrefcount
-    ndarray = np.ndarray
+        names[index] = f"_constant{index}"
+        namespace[names[index]] = value
+        variable = variable_of[index]
+        if (
+            isinstance(variable.type, TensorType)
+            and type(value) is np.ndarray
+            and value.dtype == np.dtype(variable.type.dtype)
+            and value.flags.c_contiguous
+        ):
+            exact.add(index)
+    released = [slots.released_after(node) for node in order]
+    pool = "pool" if any(released) else None
+    chunked = len(order) > CHUNK_NODES
+    if observer is not None:
+        namespace["_observer"] = observer
+    node_lines: list[list[str]] = []
+    for position, (node, (lowering, kernels, plan), dead) in enumerate(zip(order, steps, released)):
+        inputs = [names[i] for i in plan.inputs]
+        for index in plan.outputs:
+            names[index] = f"v{index}"
+        outputs = [names[i] for i in plan.outputs]
+        lines: list[str] = []
+        node_name = f"_observed_node{position}"
+        if observer is not None:
+            namespace[node_name] = node
+            lines.append(f"_observer.before({position}, {node_name}, [{', '.join(inputs)}])")
+        if lowering.emit is not None:
+            code = NodeCode(
+                namespace,
+                counter,
+                inputs,
+                outputs,
+                [i in exact for i in plan.inputs],
+                [i in plan.dying for i in plan.inputs],
+                pool,
+            )
+            lowering.emit(kernels, plan, code)
+            lines += code.lines
+            exact.update(i for i, known in zip(plan.inputs, code.exact) if known)
+            for index, is_fresh in zip(plan.outputs, code.fresh):
+                if is_fresh:
+                    exact.add(index)
+                    fresh.add(index)
+        else:
+            thunk = f"_thunk{position}"
+            namespace[thunk] = lowering.make_thunk(kernels, plan)
+            touched = list(dict.fromkeys([*plan.inputs, *plan.outputs]))
+            lines += [f"_storage[{i}] = {names[i]}" for i in dict.fromkeys(plan.inputs)]
+            lines.append(f"{thunk}(_storage, {pool or '{}'})")
+            lines += [f"{names[i]} = _storage[{i}]" for i in plan.outputs]
+            lines.append(" = ".join(f"_storage[{i}]" for i in touched) + " = None")
+        if observer is not None:
+            lines.append(
+                f"_observer.after({position}, {node_name}, [{', '.join(inputs)}], "
+                f"[{', '.join(outputs)}])"
+            )
+        for index in dead:
+            if chunked:  # the list passing values between chunks lets go of it too
+                lines.append(f"_S[{index}] = None")
+            if pool is not None and isinstance(variable_of[index].type, TensorType):
+                lines.append(f"{names[index]} = _give({pool}, {names[index]})")
+            else:
+                lines.append(f"{names[index]} = None")
+        node_lines.append(lines)
+    input_slots = [[names[i] for i in plan.inputs] for _, _, plan in steps]
+    uses_storage = [lowering.emit is None for lowering, _, _ in steps]
+    results = [names[i] if i in slots.constants else f"_S[{i}]" for i in slots.outputs]
+    if chunked:
+        functions = _chunk_functions(node_lines, steps, slots, pool, uses_storage)
+        parameters = ", ".join(f"i{k}" for k in range(slots.n_inputs))
+        run = [f"def run({parameters}):", f"    _S = [None] * {len(slots.index)}"]
+        if slots.n_inputs:
+            run.append(f"    _S[:{slots.n_inputs}] = {parameters},")
+        if pool is not None:
+            run.append(f"    {pool} = {{}}")
+        run += [f"    _part{c}(_S, {pool})" for c in range(len(functions))]
+    else:
+        parts = [list(range(len(order)))]
+        functions = [("run", ", ".join(f"i{k}" for k in range(slots.n_inputs)), [], [], parts[0])]
+        results = [names[i] for i in slots.outputs]
+        run = []
+    source_lines: list[str] = []
+    for number, (name, parameters, loads, stores, positions) in enumerate(functions):
+        header = [f"def {name}({parameters}):", "    try:"]
+        if pool is not None and not chunked:
+            header.append(f"        {pool} = {{}}")
+        if any(uses_storage[p] for p in positions):
+            header.append(f"        _storage = [None] * {len(slots.index)}")
+        header += [f"        {loaded} = _S[{index}]" for index, loaded in loads]
+        body, owners = [], []
+        for position in positions:
+            body += node_lines[position]
+            owners += [position] * len(node_lines[position])
+        stores = [f"_S[{index}] = {stored}" for index, stored in stores]
+        tail = [f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})"]
+        footer = [
+            *("        " + line for line in stores),
+            "        pass",
+            "    except Exception as exc:",
+            f"        _annotate{number}(exc)",
+            "        raise",
+            *(tail if not chunked else []),
+        ]
+        namespace[f"_annotate{number}"] = functools.partial(
+            _annotate,
+            fgraph=fgraph,
+            order=order,
+            first_line=len(source_lines) + len(header) + 1,
+            owners=owners,
+            input_slots=input_slots,
+        )
+        source_lines += [*header, *("        " + line for line in body), *footer]
+    if chunked:
+        source_lines += [
+            *run,
+            f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})",
+        ]
+    source = "\n".join([*source_lines, ""])
+    filename = f"<arignote jit program {next(_programs)}>"
+    namespace["_give"] = _give
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (our own source)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    run_function = namespace["run"]
 
     def program(input_values: Sequence[Any]) -> list[Any]:
-        storage = template.copy()
-        storage[:n_inputs] = input_values
-        pool: dict = {}
-        position = 0
-        try:
-            for position, (thunk, released) in enumerate(steps):
-                thunk(storage, pool)
-                for index in released:
-                    value = storage[index]
-                    storage[index] = None
-                    # Reusable if nothing else holds it (no view, no caller): this name and
-                    # getrefcount's argument are its only references.
-                    if (
-                        type(value) is ndarray
-                        and value.base is None
-                        and getrefcount(value) == 2
-                        and value.flags.c_contiguous
-                        and value.flags.writeable
-                    ):
-                        pool.setdefault((value.shape, value.dtype), []).append(value)
-                value = None
-        except Exception as exc:
-            node = order[position]
-            annotate_node_error(exc, node, [storage[i] for i in input_slots[position]])
-            raise
-        return [storage[i] for i in outputs]
+        return list(run_function(*input_values))
 
+    program.run = run_function  # type: ignore[attr-defined]
+    program.fresh_outputs = tuple(i in fresh for i in slots.outputs)  # type: ignore[attr-defined]
+    program.source = source  # type: ignore[attr-defined]
     return program
+
+
+def _chunk_functions(
+    node_lines: list[list[str]],
+    steps: list,
+    slots: _Slots,
+    pool: str | None,
+    uses_storage: list[bool],
+) -> list[tuple[str, str, list, list, list[int]]]:
+    """``(name, parameters, loads, stores, node positions)`` of each chunk's function.
+
+    A chunk loads from the list ``_S`` every local value it reads but does not make,
+    and stores back every value a later chunk (or the result) reads, including the
+    ones it loaded: a node's code may rebind an input's name to a converted array.
+    """
+    plans = [plan for _, _, plan in steps]
+    n_chunks = -(-len(plans) // CHUNK_NODES)
+    last_reader: dict[int, int] = {index: n_chunks for index in slots.outputs}
+    for position, plan in enumerate(plans):
+        for index in plan.inputs:
+            if index not in slots.constants:
+                chunk = position // CHUNK_NODES
+                last_reader[index] = max(last_reader.get(index, chunk), chunk)
+    functions = []
+    for c in range(n_chunks):
+        positions = list(range(c * CHUNK_NODES, min((c + 1) * CHUNK_NODES, len(plans))))
+        made = {i for p in positions for i in plans[p].outputs}
+        read = {i for p in positions for i in plans[p].inputs if i not in slots.constants}
+        loads = sorted(read - made)
+        stores = sorted(i for i in made | read if last_reader.get(i, -1) > c)
+        functions.append(
+            (
+                f"_part{c}",
+                f"_S, {pool or '_no_pool'}",
+                [(i, _local_name(i, slots)) for i in loads],
+                [(i, _local_name(i, slots)) for i in stores],
+                positions,
+            )
+        )
+    return functions
+
+
+def _local_name(index: int, slots: _Slots) -> str:
+    return f"i{index}" if index < slots.n_inputs else f"v{index}"
+
+
+def _give(pool: dict, value: Any) -> None:
+    """Put a dead array in the pool if nothing else holds it (no view, no caller): the
+    program's local, this argument and ``getrefcount``'s are its only references. Returns
+    None, which the program stores in the local (``v3 = _give(pool, v3)``)."""
+    if (
+        type(value) is np.ndarray
+        and value.base is None
+        and getrefcount(value) == 3
+        and value.flags.c_contiguous
+        and value.flags.writeable
+    ):
+        pool.setdefault((value.shape, value.dtype), []).append(value)
+
+
+def _annotate(
+    exc: BaseException,
+    fgraph: FunctionGraph,
+    order: list[Apply],
+    first_line: int,
+    owners: list[int],
+    input_slots: list[list[str]],
+) -> None:
+    """Name the node whose code ``exc`` passed through (and its input values)."""
+    frame_entry = exc.__traceback__
+    if frame_entry is None:
+        return
+    line = frame_entry.tb_lineno - first_line
+    if not 0 <= line < len(owners):
+        return
+    position = owners[line]
+    frame = frame_entry.tb_frame
+    values = [eval(name, frame.f_globals, frame.f_locals) for name in input_slots[position]]
+    annotate_node_error(exc, order[position], values, fgraph)
 
 
 __all__ = ["JITLinker", "LinkerReport", "NodeReport", "fast_run_linker"]
