@@ -1,12 +1,15 @@
 """Command line: ``python -m arignote cache info`` shows the kernel cache, ``clear`` empties it.
 
-The cache lives under ``config.compiledir`` (set it with ``ARIGNOTE_FLAGS=compiledir=...``).
+The cache lives under ``config.compiledir`` (set it with ``ARIGNOTE_FLAGS=compiledir=...``):
+the kernels and their libraries, and the kernel trampoline built beside them (``clear``
+removes both; a process that has them loaded keeps running, and the next one rebuilds).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,14 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     from arignote.config import config
-    from arignote.link.c.cache import KernelCache
+    from arignote.link.c.cache import TRAMPOLINE_SUBDIR, KernelCache
 
     kernels = KernelCache(config.compiledir)
+    trampoline = KernelCache(Path(config.compiledir) / TRAMPOLINE_SUBDIR)
     if arguments.action == "info":
         print(kernels.info())
+        built = trampoline.info().libraries
+        print(f"trampoline: {'built' if built else 'not built'} ({trampoline.directory})")
     else:
         removed = kernels.clear()
-        print(f"removed {removed} entries from {kernels.directory}")
+        trampoline.clear()
+        print(f"removed {removed} entries from {kernels.directory}, and the trampoline")
     return 0
 
 

@@ -18,7 +18,11 @@ PyTorch's (the issue's target: at most 1.5).
 Thread counts are pinned per table: each count runs in a child process whose
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` are set before
 NumPy or PyTorch load (BLAS libraries read them once), with
-``torch.set_num_threads`` and arignote's ``openmp_threads`` set alike.
+``torch.set_num_threads`` and arignote's ``openmp_threads`` set alike. Each
+table first prints the GFLOP/s of a plain NumPy GEMM at its thread count: on
+a machine whose cores other processes keep busy, OpenBLAS's threads (which
+busy-wait for each other) can fall from ~90 GFLOP/s to a few, and then so
+does every BLAS-based convolution.
 
     python benchmarks/conv.py [--threads 1,2] [--dtypes float32,float64] [--repeat 10]
 """
@@ -82,6 +86,7 @@ def table(threads: int, dtypes: list[str], repeat: int) -> None:
         f"NumPy {np.__version__}, BLAS: {blas_threads(np)}; median of {repeat} calls; "
         f"{os.cpu_count()} cores, load average {load} (other processes share the cores)"
     )
+    print(f"NumPy's own GEMM here: {gemm_rate(np):.0f} GFLOP/s (float32 64x576 @ 576x3136)")
     if torch is not None:
         torch.set_num_threads(threads)
         print(
@@ -109,6 +114,15 @@ def table(threads: int, dtypes: list[str], repeat: int) -> None:
                 if theirs is not None:
                     line += f" {medians[1] * 1e3:>9.2f} {medians[0] / medians[1]:>6.2f}"
                 print(line, flush=True)
+
+
+def gemm_rate(np) -> float:
+    """GFLOP/s of one plain ``A @ B`` of the ResNet layer's size (the median of 9): what the
+    BLAS gives at this thread count on this machine now, whatever the convolution code does."""
+    a = np.ones((64, 576), "float32")
+    b = np.ones((576, 3136), "float32")
+    (seconds,) = alternating_medians(np, [lambda: a @ b], 9)
+    return 2 * 64 * 576 * 3136 / seconds / 1e9
 
 
 def alternating_medians(np, calls, repeat: int) -> list[float]:
