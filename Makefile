@@ -44,6 +44,7 @@ bench: $(BENCH_VENV)/.installed
 	$(ONE_THREAD) $(BENCH_PY) benchmarks/call_overhead.py
 	$(ONE_THREAD) $(BENCH_PY) benchmarks/compile_time.py
 	$(ONE_THREAD) $(BENCH_PY) benchmarks/rewrite_scaling.py
+	$(ONE_THREAD) $(BENCH_PY) benchmarks/creation_site.py
 	$(ONE_THREAD) $(BENCH_PY) benchmarks/rnn_scan.py
 	$(BENCH_PY) benchmarks/conv.py --threads 1
 
