@@ -16,9 +16,14 @@ once they are loaded, in one of two forms:
 What runs how:
 
 - ``Elemwise``, ``CAReduce``, ``ElemwiseReduce``: a C kernel (``codegen``).
+- ``Softmax``, ``LogSoftmax`` along the last axis: a C kernel of their own
+  (one row per iteration: maximum, exponentiate and sum, then divide or
+  subtract the log of the sum).
 - Products (``Dot``, ``Gemm``, ...): their ``perform``, which calls BLAS
-  through NumPy/SciPy; shape and view ops: their ``perform``, which is O(1).
-  Both are this backend's chosen lowering, not fallbacks.
+  through NumPy/SciPy, except a plain ``Gemm``/``Gemv`` (constant scale 1,
+  nothing added), which is an ``np.matmul`` inlined in the program; shape
+  and view ops: their ``perform``, which is O(1). Both are this backend's
+  chosen lowering, not fallbacks.
 - Every other op, and a kernel node whose scalar op or dtype has no C form
   (or whose kernel failed to build): its ``perform``, listed as a fallback
   in the linker's report with the reason.
@@ -143,8 +148,49 @@ def _register_products() -> None:
     from arignote.tensor.blas import Gemm, Gemv, Ger
     from arignote.tensor.products import Dot, Einsum, MatMul, TensorDot
 
-    for cls in (Dot, TensorDot, MatMul, Einsum, Gemm, Gemv, Ger):
+    for cls in (Dot, TensorDot, MatMul, Einsum, Ger):
         lower.register(cls, lambda op, node, tools: native(node, "BLAS (perform)"))
+    for cls in (Gemm, Gemv):
+        lower.register(cls, _lower_plain_product)
+
+
+def _plain_product(node: Apply) -> bool:
+    """A ``Gemm``/``Gemv`` with the constant scale 1 and nothing added: a bare ``np.matmul``."""
+    from arignote.graph.basic import Constant
+
+    alpha = node.inputs[0]
+    return len(node.inputs) == 3 and isinstance(alpha, Constant) and np.all(alpha.data == 1)
+
+
+def _lower_plain_product(op: Op, node: Apply, tools: Any) -> Lowering:
+    if not _plain_product(node):
+        return native(node, "BLAS (perform)")
+    return Lowering(
+        "native",
+        lambda kernels, plan: perform_thunk(node, plan),
+        detail="BLAS (np.matmul inlined)",
+        emit=lambda kernels, plan, code: _emit_plain_product(node, code),
+    )
+
+
+def _emit_plain_product(node: Apply, code: NodeCode) -> None:
+    """``np.matmul`` in the program's line (0.1 µs where ``perform`` costs about 1.5 µs); a
+    misaligned pair goes to ``perform``, which raises the reference backend's error. Same
+    dtype in and out (``make_node`` checks it), so the result is the output's exact dtype."""
+    _, a, b = code.inputs
+    op = node.op
+    trans_a, trans_b = (op.trans_a, op.trans_b) if hasattr(op, "trans_a") else (op.trans, False)
+    left = f"{a}.T" if trans_a else a
+    right = f"{b}.T" if trans_b else b
+    aligned = f"{left}.shape[-1] == {right}.shape[0]"
+    matmul = code.bind(np.matmul, "matmul")
+    runner = code.bind(perform_outputs(node), "perform")
+    (output,) = code.outputs
+    code.emit(
+        f"{output} = {matmul}({left}, {right}) if {aligned} else "
+        f"{runner}([{', '.join(code.inputs)}])[0]"
+    )
+    code.fresh[0] = True
 
 
 def _register_views() -> None:
@@ -601,6 +647,101 @@ PROGRAM_GLOBALS: dict[str, Any] = {
     "_take": _take,
     "_contiguous": lambda value, dtype: np.asarray(value, dtype=dtype, order="C"),
 }
+
+
+# ---- softmax and log-softmax along the last axis ----------------------------------------------
+_SOFTMAX_SOURCE = """\
+typedef __INT64_TYPE__ int64_t;
+typedef __INTPTR_TYPE__ intptr_t;
+#define AR_DATA(o) (*(char* const*)((o) + %(offset)d))
+#define REAL %(ctype)s
+%(declarations)s
+void kernel(int64_t rows, int64_t cols, intptr_t o0, intptr_t o1, int64_t nthreads)
+{
+    const REAL *x = (const REAL *)AR_DATA(o0);
+    REAL *y = (REAL *)AR_DATA(o1);
+    #pragma omp parallel for num_threads(nthreads) if(nthreads > 1) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const REAL *a = x + r * cols;
+        REAL *out = y + r * cols;
+        REAL m = a[0];
+        for (int64_t j = 1; j < cols; j++)
+            m = (a[j] > m || a[j] != a[j]) ? a[j] : m;  /* a NaN wins, as in np.max */
+        REAL total = 0;
+        #pragma omp simd reduction(+:total)
+        for (int64_t j = 0; j < cols; j++) {
+%(body)s
+        }
+%(finish)s
+    }
+}
+"""
+_SOFTMAX_PARTS = {
+    "Softmax": (
+        "            REAL e = %(exp)s(a[j] - m);\n            out[j] = e;\n            total += e;",
+        "        #pragma omp simd\n        for (int64_t j = 0; j < cols; j++) out[j] /= total;",
+    ),
+    "LogSoftmax": (
+        (
+            "            REAL shifted = a[j] - m;\n            out[j] = shifted;\n"
+            "            total += %(exp)s(shifted);"
+        ),
+        (
+            "        REAL log_total = %(log)s(total);\n        #pragma omp simd\n"
+            "        for (int64_t j = 0; j < cols; j++) out[j] -= log_total;"
+        ),
+    ),
+}
+
+
+def _softmax_source(kind: str, dtype: str, target: Any) -> str:
+    suffix = "f" if dtype == "float32" else ""
+    names = {"exp": "exp" + suffix, "log": "log" + suffix}
+    body, finish = (part % names for part in _SOFTMAX_PARTS[kind])
+    declarations = codegen._libm_declarations(body + finish, target)
+    return _SOFTMAX_SOURCE % {
+        "offset": target.data_offset,
+        "ctype": "float" if dtype == "float32" else "double",
+        "declarations": "\n".join(declarations),
+        "body": body,
+        "finish": finish,
+    }
+
+
+def _lower_softmax(op: Op, node: Apply, tools: Any) -> Lowering:
+    """A C loop per row: the row's maximum, then one pass that exponentiates and sums, one
+    that divides (softmax) or subtracts the log of the sum (log-softmax); the reference's
+    operations in the same order, so results differ from ``perform`` only by the rounding
+    of the sum (sequential, not pairwise) and of libm's ``exp``."""
+    (x,) = node.inputs
+    if x.dtype not in ("float32", "float64"):
+        return fallback(node, f"no C softmax kernel for {x.dtype}")
+    if op.axis % x.ndim != x.ndim - 1:
+        return fallback(node, "the C softmax kernel reduces the last axis only")
+    source = _softmax_source(type(op).__name__, x.dtype, tools.target)
+    return Lowering("kernel", None, [source], emit=functools.partial(_emit_softmax, node))
+
+
+def _emit_softmax(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: NodeCode) -> None:
+    (x,) = _operands(node, code)
+    (output,) = code.outputs
+    columns, shape = code.local("columns"), code.local("shape")
+    code.emit(f"{columns} = {x}.shape[-1]")
+    code.emit(f"{shape} = ({x}.size // {columns} if {columns} else 0, {columns})")
+    code.emit(f"{output} = {_buffer(code, f'{x}.shape', np.dtype(node.outputs[0].dtype))}")
+    threads = _emit_threads(code, f"{x}.size", plan.threads, plan.thread_minsize)
+    _emit_call(code, kernels[0], 5, shape, [x, output], threads)
+    code.fresh = [True]
+
+
+def _register_softmax() -> None:
+    from arignote.tensor.nnet.softmax import LogSoftmax, Softmax
+
+    lower.register(Softmax, _lower_softmax)
+    lower.register(LogSoftmax, _lower_softmax)
+
+
+_register_softmax()
 
 
 # Op families whose lowering lives in a module of its own register themselves on import

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from arignote.graph.basic import Constant
 from arignote.graph.rewriting.basic import node_rewriter
-from arignote.graph.rewriting.stages import canonicalize
+from arignote.graph.rewriting.stages import canonicalize, specialize, stabilize
 
 
 @node_rewriter(None)
@@ -26,3 +26,7 @@ def constant_folding(fgraph, node):
 
 
 canonicalize.register("constant_folding", constant_folding, "fast_run", "fast_compile")
+# Later stages build constant expressions too (a BLAS op's scale from ``-0.01 * G``): folded
+# there, they are constants of the call, not kernels run on every call.
+stabilize.register("constant_folding", constant_folding, "fast_run")
+specialize.register("constant_folding", constant_folding, "fast_run")
