@@ -198,3 +198,26 @@ def test_import_touches_no_compiler():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_without_the_packaged_trampoline_one_is_built_at_run_time(tmp_path, monkeypatch):
+    """The trampoline normally comes with the package; where its build was skipped, the
+    backend compiles the same source into the cache and calls kernels through it."""
+    import ctypes
+
+    from arignote.link.c import lowering
+
+    monkeypatch.setitem(sys.modules, "arignote.link.c._arignote_trampoline", None)
+    lowering._trampoline.cache_clear()
+    try:
+        with config.change_flags(compiledir=str(tmp_path)):
+            call = lowering._trampoline()
+        assert call is not None
+        assert list((tmp_path / "trampoline").rglob("*.so"))
+        buffer = (ctypes.c_int64 * 1)()
+        libc = ctypes.CDLL(None)
+        # memset(buffer, 7, 8) through the trampoline: its arguments arrive as int64s
+        call(ctypes.cast(libc.memset, ctypes.c_void_p).value, ctypes.addressof(buffer), 7, 8)
+        assert buffer[0] == int.from_bytes(b"\x07" * 8, "little")
+    finally:
+        lowering._trampoline.cache_clear()

@@ -148,23 +148,31 @@ def _register_products() -> None:
     from arignote.tensor.blas import Gemm, Gemv, Ger
     from arignote.tensor.products import Dot, Einsum, MatMul, TensorDot
 
-    for cls in (Dot, TensorDot, MatMul, Einsum, Ger):
+    for cls in (Dot, TensorDot, MatMul, Einsum):
         lower.register(cls, lambda op, node, tools: native(node, "BLAS (perform)"))
-    for cls in (Gemm, Gemv):
-        lower.register(cls, _lower_plain_product)
+    for cls in (Gemm, Gemv, Ger):
+        lower.register(cls, _lower_product)
 
 
 def _plain_product(node: Apply) -> bool:
     """A ``Gemm``/``Gemv`` with the constant scale 1 and nothing added: a bare ``np.matmul``."""
     from arignote.graph.basic import Constant
+    from arignote.tensor.blas import Ger
 
     alpha = node.inputs[0]
-    return len(node.inputs) == 3 and isinstance(alpha, Constant) and np.all(alpha.data == 1)
+    return (
+        not isinstance(node.op, Ger)
+        and len(node.inputs) == 3
+        and isinstance(alpha, Constant)
+        and np.all(alpha.data == 1)
+    )
 
 
-def _lower_plain_product(op: Op, node: Apply, tools: Any) -> Lowering:
+def _lower_product(op: Op, node: Apply, tools: Any) -> Lowering:
     if not _plain_product(node):
-        return native(node, "BLAS (perform)")
+        from arignote.link.c.lower_blas import lower_scaled_product
+
+        return lower_scaled_product(node)
     return Lowering(
         "native",
         lambda kernels, plan: perform_thunk(node, plan),
@@ -480,81 +488,30 @@ def _lower_reduce(op: Op, node: Apply, tools: Any) -> Lowering:
 
 
 # ---- the trampoline: calling kernels without ctypes ---------------------------------
-_TRAMPOLINE_ARGUMENTS = 32
+_TRAMPOLINE_ARGUMENTS = 32  # as many as _trampoline.c takes
 _TRAMPOLINE_NAME = "_arignote_trampoline"
 
 
 def _trampoline_source() -> str:
-    """A CPython extension with one function, ``call(address, *arguments)``: it calls the C
-    function at ``address`` with every argument as an ``int64_t`` (an int as its value, the
-    items of a tuple of ints in order, any other object as its address)."""
-    cases = "\n".join(
-        f"    case {n}: ((void (*)({', '.join(['i64'] * n) or 'void'}))function)"
-        f"({', '.join(f'a[{i}]' for i in range(n))}); break;"
-        for n in range(_TRAMPOLINE_ARGUMENTS + 1)
-    )
-    return f"""// Python {sys.version.split()[0]} {sysconfig.get_config_var("EXT_SUFFIX")}
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-typedef long long i64;
-
-static int put(i64 *a, int *n, i64 value) {{
-    if (*n >= {_TRAMPOLINE_ARGUMENTS}) {{
-        PyErr_SetString(PyExc_TypeError, "too many kernel arguments");
-        return -1;
-    }}
-    a[(*n)++] = value;
-    return 0;
-}}
-
-static int put_int(i64 *a, int *n, PyObject *o) {{
-    i64 value = PyLong_AsLongLong(o);
-    if (value == -1 && PyErr_Occurred()) return -1;
-    return put(a, n, value);
-}}
-
-static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {{
-    i64 a[{_TRAMPOLINE_ARGUMENTS}];
-    int n = 0;
-    if (nargs < 1) {{
-        PyErr_SetString(PyExc_TypeError, "call(address, *arguments)");
-        return NULL;
-    }}
-    void *function = PyLong_AsVoidPtr(args[0]);
-    if (function == NULL) {{
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "null kernel address");
-        return NULL;
-    }}
-    for (Py_ssize_t i = 1; i < nargs; i++) {{
-        PyObject *o = args[i];
-        if (PyLong_Check(o)) {{
-            if (put_int(a, &n, o)) return NULL;
-        }} else if (PyTuple_CheckExact(o)) {{
-            for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(o); j++)
-                if (put_int(a, &n, PyTuple_GET_ITEM(o, j))) return NULL;
-        }} else if (put(a, &n, (i64)(Py_intptr_t)o)) return NULL;
-    }}
-    switch (n) {{
-{cases}
-    }}
-    Py_RETURN_NONE;
-}}
-
-static PyMethodDef methods[] = {{
-    {{"call", (PyCFunction)(void (*)(void))call, METH_FASTCALL, "call(address, *arguments)"}},
-    {{NULL, NULL, 0, NULL}},
-}};
-static struct PyModuleDef module = {{PyModuleDef_HEAD_INIT, "{_TRAMPOLINE_NAME}", NULL, -1, methods}};
-PyMODINIT_FUNC PyInit_{_TRAMPOLINE_NAME}(void) {{ return PyModule_Create(&module); }}
-"""
+    """The extension's C source (``_trampoline.c``), headed by the Python it is built for."""
+    source = Path(__file__).with_name("_trampoline.c").read_text()
+    return f"// Python {sys.version.split()[0]} {sysconfig.get_config_var('EXT_SUFFIX')}\n{source}"
 
 
 @functools.cache
 def _trampoline() -> Callable[..., None] | None:
-    """The trampoline's ``call``, built once per machine (and cached like a kernel); None
-    where it cannot be built (no Python headers, say): kernels are then called by ctypes."""
+    """The trampoline's ``call``: the extension built with the package, else one built once
+    per machine (and cached like a kernel); None where it cannot be built (no Python
+    headers, say): kernels are then called by ctypes."""
     import importlib.util
     import subprocess
+
+    try:
+        from arignote.link.c._arignote_trampoline import call
+
+        return call
+    except ImportError:
+        pass
 
     from arignote.config import config
     from arignote.link.c.cache import KernelCache
@@ -746,7 +703,7 @@ _register_softmax()
 
 # Op families whose lowering lives in a module of its own register themselves on import
 # (they import this module, so they come last).
-from arignote.link.c import lower_nnet, lower_scan  # noqa: E402, F401
+from arignote.link.c import lower_nnet, lower_scan  # noqa: F401
 
 __all__ = [
     "PROGRAM_GLOBALS",
