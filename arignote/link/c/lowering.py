@@ -202,11 +202,22 @@ def _emit_plain_product(node: Apply, code: NodeCode) -> None:
 
 
 def _register_views() -> None:
-    from arignote.tensor.shape import Rebroadcast, Reshape, Shape, Shape_i, SpecifyShape
+    from arignote.tensor.alloc import Alloc
+    from arignote.tensor.shape import (
+        MakeVector,
+        Rebroadcast,
+        Reshape,
+        Shape,
+        Shape_i,
+        SpecifyShape,
+    )
     from arignote.tensor.subtensor import Subtensor
 
     for cls in (DimShuffle, Shape, Shape_i, Reshape, SpecifyShape, Rebroadcast, Subtensor):
         lower.register(cls, lambda op, node, tools: native(node, "view or metadata (perform)"))
+    # A fill, and a vector of a few lengths: NumPy's calls are the implementation.
+    lower.register(Alloc, lambda op, node, tools: native(node, "NumPy fill (perform)"))
+    lower.register(MakeVector, lambda op, node, tools: native(node, "shape vector (perform)"))
 
 
 _register_products()
@@ -470,6 +481,10 @@ def _emit_reduce(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: Nod
 
 @lower.register(Elemwise)
 def _lower_elemwise(op: Elemwise, node: Apply, tools: Any) -> Lowering:
+    if all(o.ndim == 0 for o in node.outputs):
+        # One element: NumPy's scalar arithmetic costs what a kernel call does, and no
+        # compile (a graph's scalar bookkeeping, such as 1 / batch size, needs no kernel).
+        return native(node, "0-d: NumPy (perform)")
     try:
         source = codegen.elemwise_source(node, tools.target)
     except NoCExpression as exc:
