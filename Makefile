@@ -13,7 +13,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml arignote/link/c/_trampoline.c | $(PY)
+$(VENV)/.installed: pyproject.toml setup.py arignote/link/c/_trampoline.c | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
@@ -21,11 +21,11 @@ $(BENCH_PY):
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
 
-$(BENCH_VENV)/.installed: pyproject.toml arignote/link/c/_trampoline.c | $(BENCH_PY)
+$(BENCH_VENV)/.installed: pyproject.toml setup.py arignote/link/c/_trampoline.c | $(BENCH_PY)
 	$(BENCH_PY) -m pip install --quiet -e '.[bench]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml arignote/link/c/_trampoline.c | $(PY)
+$(VENV)/.installed-test: pyproject.toml setup.py arignote/link/c/_trampoline.c | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
