@@ -384,3 +384,20 @@ def test_buffer_reuse_never_clobbers_a_returned_view_or_a_later_input():
     first_call = [g.copy() for g in again(value)]
     kept = again(value)
     assert_same(kept, first_call)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_thread_kernels_leave_out_the_threaded_loop(threads):
+    """On one thread the threaded copy of a loop is never called, so it is not compiled (half
+    a kernel's compile); on two it is there. The results are the same."""
+    from arignote.link.c import compiler
+    from arignote.link.c.lowering import lower
+
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    with config.change_flags(openmp_threads=threads):
+        f = arignote.function([x, y], T.exp(x) * y + 1.0, mode=Mode("jit"))
+        (node,) = f.maker.fgraph.toposort()
+        (source,) = lower(node.op, node, compiler.toolchain()).sources
+    assert ("omp parallel" in source) == (threads > 1)
+    value = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(f(value, value), np.exp(value) * value + 1.0)

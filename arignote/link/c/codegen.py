@@ -200,6 +200,7 @@ def loop_source(
     context: ExprContext,
     target: Target,
     reduction: Reduction | None = None,
+    threaded: bool = True,
 ) -> str:
     """The whole C source of one kernel (see the module docstring for its signature).
 
@@ -225,7 +226,11 @@ def loop_source(
         lines += _accumulator_init(operands, groups, reduction)
     large = len(body) > _ONE_NEST_STATEMENTS
     serial = _nest(operands, groups, inputs, body, results, reduction, threads=False)
-    parallel = _nest(operands, groups, inputs, body, results, reduction, threads=True)
+    parallel = (
+        _nest(operands, groups, inputs, body, results, reduction, threads=True)
+        if threaded
+        else None
+    )
     if parallel is None:
         lines += ["    (void)nthreads;", *_indent(serial, 1)]
     elif large:
@@ -414,7 +419,39 @@ typedef __INTPTR_TYPE__ intptr_t;
 #define M_LN2 0.693147180559945309417232121458176568
 #define isnan(x) __builtin_isnan(x)
 #define isinf(x) __builtin_isinf(x)"""
-_LIBM_UNARY = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor", "ceil", "trunc", "nearbyint", "round", "fabs", "erf", "erfc", "tgamma", "j0", "j1"]
+_LIBM_UNARY = [
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "floor",
+    "ceil",
+    "trunc",
+    "nearbyint",
+    "round",
+    "fabs",
+    "erf",
+    "erfc",
+    "tgamma",
+    "j0",
+    "j1",
+]
 _LIBM_BINARY = ("atan2", "pow", "fmod", "copysign")
 
 
@@ -442,22 +479,28 @@ def _input_args(variables: Sequence[Variable]) -> list[Arg]:
     return [Arg(f"x{k}", v.type.dtype) for k, v in enumerate(variables)]
 
 
-def elemwise_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
+def elemwise_source(
+    node: Apply, target: Target, context: ExprContext | None = None, threaded: bool = True
+) -> str:
     """The kernel of an ``Elemwise`` node (raises ``NoCExpression`` if it has none).
 
     A caller that merges kernels into one file passes its own ``context``, which
-    collects the helper functions the kernel's source defines.
+    collects the helper functions the kernel's source defines. ``threaded=False``
+    leaves out the threaded copy of the loop (a process that runs kernels on one
+    thread never calls it, and it is half the compile).
     """
     if context is not None:
-        return _elemwise_source(node, target, context)
-    return _memoized(_elemwise_source, node, target)
+        return _elemwise_source(node, target, context, threaded)
+    return _memoized(_elemwise_source, node, target, threaded)
 
 
-def reduce_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
+def reduce_source(
+    node: Apply, target: Target, context: ExprContext | None = None, threaded: bool = True
+) -> str:
     """The kernel of a ``CAReduce`` or ``ElemwiseReduce`` node (see ``_reduce_source``)."""
     if context is not None:
-        return _reduce_source(node, target, context)
-    return _memoized(_reduce_source, node, target)
+        return _reduce_source(node, target, context, threaded)
+    return _memoized(_reduce_source, node, target, threaded)
 
 
 def accumulator_dtype(reduce_op: CAReduce, out_dtype: str) -> str:
@@ -470,7 +513,7 @@ def accumulator_dtype(reduce_op: CAReduce, out_dtype: str) -> str:
     return out_dtype
 
 
-def _memoized(generate, node: Apply, target: Target) -> str:
+def _memoized(generate, node: Apply, target: Target, threaded: bool) -> str:
     """A source depends only on the op and the node's types, so nodes alike (every layer of a
     deep net) share one generation: linking a 100,000-node graph generates each kernel once."""
     key = (
@@ -479,12 +522,13 @@ def _memoized(generate, node: Apply, target: Target) -> str:
         tuple(v.type for v in node.inputs),
         tuple(v.type for v in node.outputs),
         target,
+        threaded,
     )
     source = _SOURCES.get(key)
     if source is None:
         if len(_SOURCES) >= _SOURCES_KEPT:
             _SOURCES.clear()
-        source = _SOURCES[key] = generate(node, target)
+        source = _SOURCES[key] = generate(node, target, None, threaded)
     return source
 
 
@@ -492,7 +536,9 @@ _SOURCES: dict[tuple, str] = {}
 _SOURCES_KEPT = 4096
 
 
-def _elemwise_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
+def _elemwise_source(
+    node: Apply, target: Target, context: ExprContext | None = None, threaded: bool = True
+) -> str:
     op = node.op
     assert isinstance(op, Elemwise)
     context = context or ExprContext()
@@ -501,10 +547,14 @@ def _elemwise_source(node: Apply, target: Target, context: ExprContext | None = 
     operands = [Operand(v.type.dtype, v.type.broadcastable) for v in node.inputs]
     operands += [Operand(v.type.dtype, v.type.broadcastable, writable=True) for v in node.outputs]
     reduced = (False,) * node.outputs[0].ndim
-    return loop_source(operands, reduced, len(node.inputs), body, results, context, target)
+    return loop_source(
+        operands, reduced, len(node.inputs), body, results, context, target, threaded=threaded
+    )
 
 
-def _reduce_source(node: Apply, target: Target, context: ExprContext | None = None) -> str:
+def _reduce_source(
+    node: Apply, target: Target, context: ExprContext | None = None, threaded: bool = True
+) -> str:
     """Its operands are the inputs (for ``ElemwiseReduce``, padded to the elementwise
     output's ndim) and the accumulator, which broadcasts along the reduced axes and along
     kept axes of static length 1."""
@@ -537,6 +587,7 @@ def _reduce_source(node: Apply, target: Target, context: ExprContext | None = No
         context,
         target,
         Reduction(reduce_op.kind, acc_dtype),
+        threaded,
     )
 
 

@@ -486,17 +486,25 @@ def _lower_elemwise(op: Elemwise, node: Apply, tools: Any) -> Lowering:
         # compile (a graph's scalar bookkeeping, such as 1 / batch size, needs no kernel).
         return native(node, "0-d: NumPy (perform)")
     try:
-        source = codegen.elemwise_source(node, tools.target)
+        source = codegen.elemwise_source(node, tools.target, threaded=_threads_possible())
     except NoCExpression as exc:
         return fallback(node, str(exc))
     return Lowering("kernel", None, [source], emit=functools.partial(_emit_elemwise, node))
+
+
+def _threads_possible() -> bool:
+    """Whether kernels may run on several threads here (``config.openmp_threads``, else
+    ``OMP_NUM_THREADS``, else the cores): if not, kernels leave out their threaded loop."""
+    from arignote.link.c.linker import thread_count
+
+    return thread_count() > 1
 
 
 @lower.register(CAReduce)
 @lower.register(ElemwiseReduce)
 def _lower_reduce(op: Op, node: Apply, tools: Any) -> Lowering:
     try:
-        source = codegen.reduce_source(node, tools.target)
+        source = codegen.reduce_source(node, tools.target, threaded=_threads_possible())
     except NoCExpression as exc:
         return fallback(node, str(exc))
     return Lowering("kernel", None, [source], emit=functools.partial(_emit_reduce, node))
