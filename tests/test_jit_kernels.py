@@ -387,17 +387,28 @@ def test_buffer_reuse_never_clobbers_a_returned_view_or_a_later_input():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_one_thread_kernels_leave_out_the_threaded_loop(threads):
-    """On one thread the threaded copy of a loop is never called, so it is not compiled (half
-    a kernel's compile); on two it is there. The results are the same."""
+def test_the_threaded_loop_is_compiled_on_the_first_call_that_gets_threads(threads):
+    """A function's kernels are compiled with one loop; the variant with the threaded loop
+    (half of a kernel's compile) is built when a call first gets more than one thread, and
+    never where kernels run on one thread. Every call agrees with NumPy."""
     from arignote.link.c import compiler
-    from arignote.link.c.lowering import lower
+    from arignote.link.c.lowering import ThreadedKernel, lower
 
     x, y = T.dmatrix("x"), T.dmatrix("y")
-    with config.change_flags(openmp_threads=threads):
-        f = arignote.function([x, y], T.exp(x) * y + 1.0, mode=Mode("jit"))
-        (node,) = f.maker.fgraph.toposort()
-        (source,) = lower(node.op, node, compiler.toolchain()).sources
-    assert ("omp parallel" in source) == (threads > 1)
-    value = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_allclose(f(value, value), np.exp(value) * value + 1.0)
+    outputs = [T.exp(x) * y + 1.0, (T.tanh(x) * y).sum(axis=1)]
+    with config.change_flags(openmp_threads=threads, openmp_elemwise_minsize=1000):
+        f = arignote.function([x, y], outputs, mode=Mode("jit"))
+        for node in f.maker.fgraph.toposort():
+            (source,) = lower(node.op, node, compiler.toolchain()).sources
+            assert "omp parallel" not in source
+    variants = [v for v in f.program.run.__globals__.values() if isinstance(v, ThreadedKernel)]
+    assert len(variants) == (2 if threads > 1 else 0)
+    rng = np.random.default_rng(0)
+    seen_big = False
+    for shape in [(2, 3), (40, 50), (40, 50), (3, 2)]:  # below, above, above, below minsize
+        value = rng.standard_normal(shape)
+        seen_big |= value.size >= 1000
+        first, second = f(value, value)
+        np.testing.assert_allclose(first, np.exp(value) * value + 1.0, rtol=1e-12)
+        np.testing.assert_allclose(second, (np.tanh(value) * value).sum(axis=1), rtol=1e-12)
+        assert [v._call is not None for v in variants] == [seen_big] * len(variants)

@@ -50,6 +50,7 @@ import math
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,12 +388,32 @@ def _emit_threads(code: NodeCode, size: str, threads: int, minsize: int) -> str:
 
 
 def _emit_call(
-    code: NodeCode, kernel: Any, count: int, shape: str, arrays: Sequence[str], threads: str
+    code: NodeCode,
+    kernel: Any,
+    count: int,
+    shape: str,
+    arrays: Sequence[str],
+    threads: str,
+    threaded: ThreadedKernel | None = None,
 ) -> None:
     """Call ``kernel(*shape, *array addresses, threads)``: through the trampoline where
-    there is one (measured: 0.05 µs a call, against 0.8 µs through ctypes), else ctypes."""
+    there is one (measured: 0.05 µs a call, against 0.8 µs through ctypes), else ctypes.
+
+    With ``threaded`` (the kernel's threaded variant, built on first use), a call that
+    gets more than one thread goes there, and ``kernel`` (one loop) runs the others.
+    """
     from arignote.link.c.compiler import kernel_arity
 
+    if threaded is not None and threads != "1":
+        count_name = code.local("threads")
+        code.emit(f"{count_name} = {threads}")
+        variant = code.bind(threaded, "threaded")
+        code.emit(f"if {count_name} > 1: {variant}({shape}, {', '.join(arrays)}, {count_name})")
+        code.emit("else:")
+        serial = NodeCode(code.namespace, code._counter, [], [], [], [], code.pool)
+        _emit_call(serial, kernel, count, shape, arrays, "1")
+        code.lines += ["    " + line for line in serial.lines]
+        return
     if count <= _TRAMPOLINE_ARGUMENTS and _trampoline() is not None:
         address = ctypes.cast(kernel, ctypes.c_void_p).value
         code.namespace["_call"] = _trampoline()
@@ -404,7 +425,13 @@ def _emit_call(
     code.emit(f"{function}(*{shape}, {addresses}{threads})")
 
 
-def _emit_elemwise(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: NodeCode) -> None:
+def _emit_elemwise(
+    node: Apply,
+    threaded: ThreadedKernel | None,
+    kernels: Sequence[Any],
+    plan: ThunkPlan,
+    code: NodeCode,
+) -> None:
     ndim = node.outputs[0].ndim
     operands = _operands(node, code)
     shape = _emit_shape(node, operands, code)
@@ -430,11 +457,17 @@ def _emit_elemwise(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: N
         code.emit(f"{name} = {expression}")
     threads = _emit_threads(code, f"{code.outputs[0]}.size", plan.threads, plan.thread_minsize)
     count = ndim + len(node.inputs) + len(node.outputs) + 1
-    _emit_call(code, kernels[0], count, shape, [*operands, *code.outputs], threads)
+    _emit_call(code, kernels[0], count, shape, [*operands, *code.outputs], threads, threaded)
     code.fresh = [True] * len(code.outputs)
 
 
-def _emit_reduce(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: NodeCode) -> None:
+def _emit_reduce(
+    node: Apply,
+    threaded: ThreadedKernel | None,
+    kernels: Sequence[Any],
+    plan: ThunkPlan,
+    code: NodeCode,
+) -> None:
     op = node.op
     fused = isinstance(op, ElemwiseReduce)
     reduce_op = op.reduce if fused else op
@@ -468,7 +501,7 @@ def _emit_reduce(node: Apply, kernels: Sequence[Any], plan: ThunkPlan, code: Nod
     if threads != "1":
         body.emit(f"{size} = _prod({shape})")
     count = ndim + len(node.inputs) + 2
-    _emit_call(body, kernels[0], count, shape, [*operands, accumulator], threads)
+    _emit_call(body, kernels[0], count, shape, [*operands, accumulator], threads, threaded)
     if acc_dtype == out_dtype:
         body.emit(f"{output} = {accumulator}")
     else:
@@ -486,28 +519,84 @@ def _lower_elemwise(op: Elemwise, node: Apply, tools: Any) -> Lowering:
         # compile (a graph's scalar bookkeeping, such as 1 / batch size, needs no kernel).
         return native(node, "0-d: NumPy (perform)")
     try:
-        source = codegen.elemwise_source(node, tools.target, threaded=_threads_possible())
+        source = codegen.elemwise_source(node, tools.target, threaded=False)
+        threaded = _threaded_variant(codegen.elemwise_source, node, tools, source)
     except NoCExpression as exc:
         return fallback(node, str(exc))
-    return Lowering("kernel", None, [source], emit=functools.partial(_emit_elemwise, node))
+    return Lowering(
+        "kernel", None, [source], emit=functools.partial(_emit_elemwise, node, threaded)
+    )
 
 
 def _threads_possible() -> bool:
     """Whether kernels may run on several threads here (``config.openmp_threads``, else
-    ``OMP_NUM_THREADS``, else the cores): if not, kernels leave out their threaded loop."""
+    ``OMP_NUM_THREADS``, else the cores)."""
     from arignote.link.c.linker import thread_count
 
     return thread_count() > 1
+
+
+def _threaded_variant(generate, node: Apply, tools: Any, serial: str) -> ThreadedKernel | None:
+    """The kernel with its threaded loop too, to build when a call first gets threads; None
+    where kernels run on one thread here, or where the loop has no threaded form."""
+    if not _threads_possible():
+        return None
+    source = generate(node, tools.target, threaded=True)
+    return None if source == serial else ThreadedKernel(source, tools)
+
+
+class ThreadedKernel:
+    """A kernel's variant with a threaded loop, compiled (through the cache) on its first
+    call: the threaded copy doubles a kernel's compile, and most functions never give a
+    kernel an array big enough for threads. ``variant(shape, *arrays, threads)``."""
+
+    def __init__(self, source: str, tools: Any):
+        self.source, self.tools = source, tools
+        self._call: Callable[..., None] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, shape: tuple[int, ...], *arguments: Any) -> None:
+        call = self._call or self._load()
+        call(shape, *arguments)
+
+    def _load(self) -> Callable[..., None]:
+        from arignote.link.c.compiler import build_kernels, kernel_arity
+
+        with self._lock:
+            if self._call is None:
+                (result,) = build_kernels([self.source], self.tools)
+                if result.kernel is None:
+                    raise RuntimeError(f"the threaded kernel failed to build:\n{result.error}")
+                kernel, trampoline = result.kernel, _trampoline()
+                if trampoline is not None:
+                    address = ctypes.cast(kernel, ctypes.c_void_p).value
+                    self._kernel = kernel  # holds its library
+                    self._call = functools.partial(trampoline, address)
+                else:
+                    self._call = _ctypes_caller(kernel, kernel_arity)
+            return self._call
+
+
+def _ctypes_caller(kernel: Any, kernel_arity: Callable[[Any, int], Any]) -> Callable[..., None]:
+    """``call(shape, *arrays, threads)`` through ctypes (where there is no trampoline)."""
+
+    def call(shape: tuple[int, ...], *arguments: Any) -> None:
+        *arrays, threads = arguments
+        function = kernel_arity(kernel, len(shape) + len(arrays) + 1)
+        function(*shape, *map(id, arrays), threads)
+
+    return call
 
 
 @lower.register(CAReduce)
 @lower.register(ElemwiseReduce)
 def _lower_reduce(op: Op, node: Apply, tools: Any) -> Lowering:
     try:
-        source = codegen.reduce_source(node, tools.target, threaded=_threads_possible())
+        source = codegen.reduce_source(node, tools.target, threaded=False)
+        threaded = _threaded_variant(codegen.reduce_source, node, tools, source)
     except NoCExpression as exc:
         return fallback(node, str(exc))
-    return Lowering("kernel", None, [source], emit=functools.partial(_emit_reduce, node))
+    return Lowering("kernel", None, [source], emit=functools.partial(_emit_reduce, node, threaded))
 
 
 # ---- the trampoline: calling kernels without ctypes ---------------------------------
