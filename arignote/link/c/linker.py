@@ -308,7 +308,8 @@ def _generate(
                 inputs,
                 outputs,
                 [i in exact for i in plan.inputs],
-                [i in plan.dying for i in plan.inputs],
+                # An observer sees each node's inputs after it ran: none is written over.
+                [observer is None and i in plan.dying for i in plan.inputs],
                 pool,
             )
             lowering.emit(kernels, plan, code)

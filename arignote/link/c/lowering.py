@@ -677,30 +677,6 @@ def _trampoline() -> Callable[..., None] | None:
 
 
 # ---- buffers ------------------------------------------------------------------------
-def _donor(values: list, slots: Sequence[int], dying: frozenset[int], shape, dtype) -> Any:
-    """A dying input that can take the output: same shape and dtype, and nobody else's
-    (for thunks over a storage list; generated code inlines the same test).
-
-    "Nobody else's" is read off the reference count: the storage slot and the
-    argument list are the only holders (a view of it, a caller, a shared
-    variable or a constant would each hold one more).
-    """
-    for position, slot in enumerate(slots):
-        if slot not in dying:
-            continue
-        value = values[position]
-        if value.shape != shape or value.dtype != dtype or value.base is not None:
-            continue
-        if not (value.flags.c_contiguous and value.flags.writeable):  # (a flags object
-            continue  # holds its array: keep none around while counting references)
-        holders = 1  # the storage slot
-        for other in range(len(values)):  # (indices: a loop variable would be one more holder)
-            holders += values[other] is value
-        if sys.getrefcount(value) == holders + 2:  # + the name ``value`` + getrefcount's argument
-            return value
-    return None
-
-
 def _take(pool: Pool, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     free = pool.get((shape, dtype))
     return free.pop() if free else np.empty(shape, dtype)
