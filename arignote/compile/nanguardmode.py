@@ -271,10 +271,7 @@ def _node_error(
         lines += [f"  {site}: {', '.join(ops)}" for site, ops in fused_lines]
     lines.append("Inputs of the node:")
     for number, (variable, argument) in enumerate(zip(node.inputs, inputs)):
-        line = f"  input {number} ({variable}): {describe_statistics(argument)}"
-        if isinstance(argument, np.ndarray) and np.may_share_memory(argument, value):
-            line += " (written over by the output, which the backend computed in place)"
-        lines.append(line)
+        lines.append(f"  input {number} ({variable}): {describe_statistics(argument)}")
     if not node.inputs:
         lines.append("  none")
     lines.append("The node:")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from arignote.config import config
-from arignote.graph.basic import Constant, Variable
+from arignote.graph.basic import Apply, Constant, Variable
 from arignote.scalar.basic import COMPLEX_DTYPES, FLOAT_DTYPES, upcast
 from arignote.tensor.basic import (
     NotScalarConstantError,
@@ -37,6 +37,7 @@ from arignote.tensor.basic import (
     get_scalar_constant_value,
 )
 from arignote.tensor.join import static_shape_text
+from arignote.tensor.type import TensorType
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -86,6 +87,14 @@ def check_square(x: Variable, what: str) -> int | None:
             f"{static_shape_text(x.type.shape)}"
         )
     return rows if rows is not None else columns
+
+
+def square_matrix_apply(op: Any, x: Any, what: str) -> Apply:
+    """The node of an op from one square matrix to one of the same size (an inverse, a
+    factor, an exponential): the input checked, the output of the floating dtype."""
+    x = as_operand(x, what, name="input")
+    n = check_square(x, what)
+    return Apply(op, [x], [TensorType(linalg_dtype(x.dtype), shape=(n, n)).make_variable()])
 
 
 def check_rows_match(a: Variable, b: Variable, what: str) -> None:

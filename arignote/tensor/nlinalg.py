@@ -55,6 +55,7 @@ from arignote.tensor.linalg_common import (
     real_dtype,
     require_rows_match,
     require_square,
+    square_matrix_apply,
     store,
 )
 from arignote.tensor.products import dot, outer
@@ -73,10 +74,7 @@ class MatrixInverse(Op):
     __props__ = ()
 
     def make_node(self, x: Any) -> Apply:
-        x = as_operand(x, "matrix_inverse", name="input")
-        n = check_square(x, "matrix_inverse")
-        output = TensorType(linalg_dtype(x.dtype), shape=(n, n)).make_variable()
-        return Apply(self, [x], [output])
+        return square_matrix_apply(self, x, "matrix_inverse")
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs

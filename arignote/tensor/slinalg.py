@@ -29,6 +29,7 @@ of the output:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from arignote.tensor.linalg_common import (
     real_dtype,
     require_rows_match,
     require_square,
+    square_matrix_apply,
     store,
 )
 from arignote.tensor.products import dot, kron, outer
@@ -62,6 +64,28 @@ def _scipy_linalg():
 
 def _right_hand_side(b: Any, what: str) -> Variable:
     return as_operand(b, what, (1, 2), "right-hand side")
+
+
+def _system(matrix: Any, b: Any, what: str, label: str) -> tuple[Variable, Variable, Variable]:
+    """A solver's square ``matrix`` (called ``label`` in errors) and right-hand side ``b``,
+    checked, and a new variable for the solution ``x`` (``b``'s shape, ``matrix``'s columns)."""
+    matrix = as_operand(matrix, what, name=label)
+    b = _right_hand_side(b, what)
+    check_square(matrix, what)
+    check_rows_match(matrix, b, what)
+    shape = (matrix.type.shape[1],) + b.type.shape[1:]
+    return matrix, b, TensorType(linalg_dtype(matrix.dtype, b.dtype), shape=shape).make_variable()
+
+
+def _system_values(matrix: Any, b: Any, what: str, dtype: str) -> tuple[Any, Any]:
+    """A solver's run-time operands, checked and in the solution's ``dtype``."""
+    require_square(matrix, what)
+    require_rows_match(matrix, b, what)
+    return matrix.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+
+def _solution_shape(matrix_shape: Sequence[Any], b_shape: Sequence[Any]) -> list[tuple]:
+    return [(matrix_shape[1],) + tuple(b_shape[1:])]
 
 
 def _times_transpose(u: Variable, v: Variable) -> Variable:
@@ -87,10 +111,7 @@ class Cholesky(Op):
         self.on_error = on_error
 
     def make_node(self, x: Any) -> Apply:
-        x = as_operand(x, "cholesky", name="input")
-        n = check_square(x, "cholesky")
-        output = TensorType(linalg_dtype(x.dtype), shape=(n, n)).make_variable()
-        return Apply(self, [x], [output])
+        return square_matrix_apply(self, x, "cholesky")
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
@@ -151,31 +172,18 @@ class Solve(Op):
         self.lower = bool(lower)
 
     def make_node(self, a: Any, b: Any) -> Apply:
-        a = as_operand(a, "solve", name="matrix")
-        b = _right_hand_side(b, "solve")
-        check_square(a, "solve")
-        check_rows_match(a, b, "solve")
-        shape = (a.type.shape[1],) + b.type.shape[1:]
-        output = TensorType(linalg_dtype(a.dtype, b.dtype), shape=shape).make_variable()
-        return Apply(self, [a, b], [output])
+        a, b, x = _system(a, b, "solve", "matrix")
+        return Apply(self, [a, b], [x])
 
     def perform(self, node, inputs, output_storage):
         a, b = inputs
-        require_square(a, "solve")
-        require_rows_match(a, b, "solve")
-        dtype = node.outputs[0].dtype
+        operands = _system_values(a, b, "solve", node.outputs[0].dtype)
         with lapack_errors(f"solve ({_ASSUME_A[self.assume_a]})", a, b):
-            x = _scipy_linalg().solve(
-                a.astype(dtype, copy=False),
-                b.astype(dtype, copy=False),
-                assume_a=self.assume_a,
-                lower=self.lower,
-            )
+            x = _scipy_linalg().solve(*operands, assume_a=self.assume_a, lower=self.lower)
         store(output_storage, 0, x, node.outputs[0])
 
     def infer_shape(self, node, input_shapes):
-        a_shape, b_shape = input_shapes
-        return [(a_shape[1],) + tuple(b_shape[1:])]
+        return _solution_shape(*input_shapes)
 
     def L_op(self, inputs, outputs, output_grads):
         a, _ = inputs
@@ -223,32 +231,20 @@ class SolveTriangular(Op):
         self.unit_diagonal = bool(unit_diagonal)
 
     def make_node(self, a: Any, b: Any) -> Apply:
-        a = as_operand(a, "solve_triangular", name="matrix")
-        b = _right_hand_side(b, "solve_triangular")
-        check_square(a, "solve_triangular")
-        check_rows_match(a, b, "solve_triangular")
-        shape = (a.type.shape[1],) + b.type.shape[1:]
-        output = TensorType(linalg_dtype(a.dtype, b.dtype), shape=shape).make_variable()
-        return Apply(self, [a, b], [output])
+        a, b, x = _system(a, b, "solve_triangular", "matrix")
+        return Apply(self, [a, b], [x])
 
     def perform(self, node, inputs, output_storage):
         a, b = inputs
-        require_square(a, "solve_triangular")
-        require_rows_match(a, b, "solve_triangular")
-        dtype = node.outputs[0].dtype
+        operands = _system_values(a, b, "solve_triangular", node.outputs[0].dtype)
         with lapack_errors("solve_triangular", a, b):
             x = _scipy_linalg().solve_triangular(
-                a.astype(dtype, copy=False),
-                b.astype(dtype, copy=False),
-                trans=self.trans,
-                lower=self.lower,
-                unit_diagonal=self.unit_diagonal,
+                *operands, trans=self.trans, lower=self.lower, unit_diagonal=self.unit_diagonal
             )
         store(output_storage, 0, x, node.outputs[0])
 
     def infer_shape(self, node, input_shapes):
-        a_shape, b_shape = input_shapes
-        return [(a_shape[1],) + tuple(b_shape[1:])]
+        return _solution_shape(*input_shapes)
 
     def L_op(self, inputs, outputs, output_grads):
         a, _ = inputs
@@ -293,28 +289,18 @@ class ChoSolve(Op):
         self.lower = bool(lower)
 
     def make_node(self, c: Any, b: Any) -> Apply:
-        c = as_operand(c, "cho_solve", name="Cholesky factor")
-        b = _right_hand_side(b, "cho_solve")
-        check_square(c, "cho_solve")
-        check_rows_match(c, b, "cho_solve")
-        shape = (c.type.shape[1],) + b.type.shape[1:]
-        output = TensorType(linalg_dtype(c.dtype, b.dtype), shape=shape).make_variable()
-        return Apply(self, [c, b], [output])
+        c, b, x = _system(c, b, "cho_solve", "Cholesky factor")
+        return Apply(self, [c, b], [x])
 
     def perform(self, node, inputs, output_storage):
         c, b = inputs
-        require_square(c, "cho_solve")
-        require_rows_match(c, b, "cho_solve")
-        dtype = node.outputs[0].dtype
+        factor, rhs = _system_values(c, b, "cho_solve", node.outputs[0].dtype)
         with lapack_errors("cho_solve", c, b):
-            x = _scipy_linalg().cho_solve(
-                (c.astype(dtype, copy=False), self.lower), b.astype(dtype, copy=False)
-            )
+            x = _scipy_linalg().cho_solve((factor, self.lower), rhs)
         store(output_storage, 0, x, node.outputs[0])
 
     def infer_shape(self, node, input_shapes):
-        c_shape, b_shape = input_shapes
-        return [(c_shape[1],) + tuple(b_shape[1:])]
+        return _solution_shape(*input_shapes)
 
     def L_op(self, inputs, outputs, output_grads):
         c, _ = inputs
@@ -496,37 +482,28 @@ class LUSolve(Op):
         self.trans = _TRANS[trans]
 
     def make_node(self, factors: Any, pivots: Any, b: Any) -> Apply:
-        factors = as_operand(factors, "lu_solve", name="LU factors")
         pivots = as_operand(pivots, "lu_solve", (1,), "pivots")
         if pivots.dtype not in ("int8", "int16", "int32", "int64"):
             raise TypeError(
                 f"lu_solve: the pivots must be integers, got {pivots} of type {pivots.type}"
             )
-        b = _right_hand_side(b, "lu_solve")
-        check_square(factors, "lu_solve")
-        check_rows_match(factors, b, "lu_solve")
-        shape = (factors.type.shape[1],) + b.type.shape[1:]
-        output = TensorType(linalg_dtype(factors.dtype, b.dtype), shape=shape).make_variable()
-        return Apply(self, [factors, pivots, b], [output])
+        factors, b, x = _system(factors, b, "lu_solve", "LU factors")
+        return Apply(self, [factors, pivots, b], [x])
 
     def perform(self, node, inputs, output_storage):
         factors, pivots, b = inputs
-        require_square(factors, "lu_solve")
-        require_rows_match(factors, b, "lu_solve")
+        lu, rhs = _system_values(factors, b, "lu_solve", node.outputs[0].dtype)
         if pivots.shape != factors.shape[:1]:
             raise ValueError(
                 f"lu_solve: {pivots.shape[0]} pivots for a matrix of shape {factors.shape}"
             )
-        dtype = node.outputs[0].dtype
         with lapack_errors("lu_solve", factors, b):
-            x = _scipy_linalg().lu_solve(
-                (factors.astype(dtype, copy=False), pivots), b.astype(dtype, copy=False), self.trans
-            )
+            x = _scipy_linalg().lu_solve((lu, pivots), rhs, self.trans)
         store(output_storage, 0, x, node.outputs[0])
 
     def infer_shape(self, node, input_shapes):
         factors_shape, _, b_shape = input_shapes
-        return [(factors_shape[1],) + tuple(b_shape[1:])]
+        return _solution_shape(factors_shape, b_shape)
 
     def connection_pattern(self, node):
         return [[True], [False], [True]]
@@ -663,10 +640,7 @@ class Expm(Op):
     __props__ = ()
 
     def make_node(self, a: Any) -> Apply:
-        a = as_operand(a, "expm", name="input")
-        n = check_square(a, "expm")
-        output = TensorType(linalg_dtype(a.dtype), shape=(n, n)).make_variable()
-        return Apply(self, [a], [output])
+        return square_matrix_apply(self, a, "expm")
 
     def perform(self, node, inputs, output_storage):
         (a,) = inputs

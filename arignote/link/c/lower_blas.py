@@ -77,29 +77,22 @@ def lower_scaled_product(node: Apply) -> Lowering:
     """The lowering of a ``Gemm``/``Gemv``/``Ger`` that is not a plain product."""
     name = type(node.op).__name__.lower()
     dtype = node.outputs[0].type.dtype
-    if _routine(name, dtype) is None:
+    routine = _routine(name, dtype)
+    if routine is None:
         why = "no CBLAS in NumPy's wheel" if _library() is None else f"{dtype} has no CBLAS call"
         return native(node, f"BLAS through SciPy (perform): {why}")
     runner = {"gemm": _gemm, "gemv": _gemv, "ger": _ger}[name]
+    call = functools.partial(runner, node.op, routine, np.dtype(dtype), perform_outputs(node))
     return Lowering(
         "native",
         lambda kernels, plan: perform_thunk(node, plan),
         detail=f"BLAS ({name} from NumPy's OpenBLAS)",
-        emit=lambda kernels, plan, code: _emit_call(node, runner, code),
+        emit=lambda kernels, plan, code: _emit_call(call, code),
     )
 
 
-def _emit_call(node: Apply, runner: Any, code: NodeCode) -> None:
-    call = code.bind(
-        functools.partial(
-            runner,
-            node.op,
-            _routine(type(node.op).__name__.lower(), node.outputs[0].type.dtype),
-            np.dtype(node.outputs[0].type.dtype),
-            perform_outputs(node),
-        ),
-        "cblas",
-    )
+def _emit_call(call: Any, code: NodeCode) -> None:
+    call = code.bind(call, "cblas")
     (output,) = code.outputs
     code.emit(f"{output} = {call}({', '.join(code.inputs)})")
     code.fresh[0] = True

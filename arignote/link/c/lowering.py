@@ -476,12 +476,7 @@ def _emit_reduce(
     kept = [d for d in range(ndim) if d not in reduce_op.axis]
     out_dtype = np.dtype(node.outputs[0].type.dtype)
     kind = reduce_op.kind
-    if kind in ("all", "any"):
-        acc_dtype = np.dtype("bool")
-    elif kind in ("sum", "prod"):
-        acc_dtype = np.dtype(reduce_op.acc_dtype)
-    else:
-        acc_dtype = out_dtype
+    acc_dtype = np.dtype(codegen.accumulator_dtype(reduce_op, out_dtype.name))
     operands = _operands(node, code)
     shape = _emit_shape(elemwise_node, operands, code)
     (output,) = code.outputs
